@@ -1,0 +1,1 @@
+"""The core's own components, registered as ordinary plugins."""

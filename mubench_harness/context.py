@@ -1,0 +1,81 @@
+"""What an unlearner receives: the models, the data, the task primitives and the run's resources."""
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import torch
+
+from .contracts import Built, Task, TrainRecipe
+from .data import Rows
+from .training import Budget, LoopResult, Meter, OptimizerConfig, Phase, make_optimizer, run_loop
+
+
+@dataclass
+class OptimizerRule:
+    """``authors``: each method's own recipe. ``paper``: MU-Bench's rule (Adam, batch 32, lr)."""
+
+    name: str = "authors"
+    lr: float = 1e-4
+    batch_size: int = 32
+
+    def resolve(self, authors: OptimizerConfig, batch_size: int) -> tuple[OptimizerConfig, int]:
+        if self.name == "paper":
+            return OptimizerConfig(name="adam", lr=self.lr), self.batch_size
+        return authors, batch_size
+
+
+@dataclass
+class UnlearnContext:
+    task: Task
+    model: torch.nn.Module  # trainable copy of the original, on the device
+    original: torch.nn.Module  # frozen original (eval mode, no grad)
+    built: Built  # processor and build info of the original
+    forget: Rows  # Df, encoded
+    retain: Rows  # Dr, encoded
+    seed: int
+    #: a freshly initialised model of the same architecture, seeded (Bad-T's incompetent teacher)
+    fresh_model: Callable[[int], torch.nn.Module]
+    #: the original's starting weights (pretrained body with a fresh head), for exact retraining
+    starting_model: Callable[[], torch.nn.Module]
+    recipe: TrainRecipe = field(default_factory=TrainRecipe)
+    rule: OptimizerRule = field(default_factory=OptimizerRule)
+    accelerator: Any = None
+    budget: Budget = field(default_factory=Budget)
+    meter: Meter = field(default_factory=Meter)
+    device: torch.device = field(default_factory=lambda: torch.device("cpu"))
+    #: filled by :meth:`train`: what the loop reports back to the runner (cut by budget, steps...)
+    result: LoopResult = field(default_factory=LoopResult)
+    #: free-form facts a method wants recorded with its result (reductions used, mask fraction...)
+    notes: dict[str, Any] = field(default_factory=dict)
+
+    def generator(self, salt: int = 0) -> torch.Generator:
+        """A generator seeded from the run seed, independent of global RNG state."""
+        return torch.Generator().manual_seed(self.seed * 1_000_003 + salt)
+
+    def train(
+        self,
+        model: torch.nn.Module,
+        schedule: Callable[[int], Sequence[Phase]],
+        *,
+        epochs: int,
+        optimizer: OptimizerConfig,
+        after_step: Callable[[], None] | None = None,
+        params=None,
+    ) -> LoopResult:
+        """Run the shared loop under this cell's budget and meter; results accumulate in ``result``."""
+        opt = make_optimizer(params if params is not None else model.parameters(), optimizer)
+        if self.accelerator is not None:
+            model, opt = self.accelerator.prepare(model, opt)
+        res = run_loop(
+            model, schedule, epochs=epochs, optimizer=opt, seed=self.seed, accelerator=self.accelerator,
+            after_step=after_step, budget=self.budget, meter=self.meter, device=self.device,
+        )
+        self.result.steps += res.steps
+        self.result.epochs += res.epochs
+        self.result.seconds += res.seconds
+        self.result.cut = self.result.cut or res.cut
+        self.result.history += res.history
+        self.notes["optimizer"] = optimizer.model_dump()
+        return res

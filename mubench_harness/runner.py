@@ -1,0 +1,1 @@
+"""Grid runner (placeholder until the runner lands; registers nothing yet)."""

@@ -1,0 +1,107 @@
+"""What the registration hooks yield: typed, import-light descriptions of components.
+
+A spec names its implementation with a lazy ``"package.module:attr"`` target, so listing every
+installed component imports no torch. The pydantic ``args`` model lives beside the spec (in the
+plugin's light top module) so that ``mubench validate`` can check a component's arguments without
+importing the component itself.
+"""
+from __future__ import annotations
+
+import importlib
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+from pydantic import BaseModel, ConfigDict
+
+#: Task kinds. A model family serves some kinds, a method applies to some kinds.
+KINDS = ("classification", "seq2seq", "causal_lm", "text_to_image")
+MODALITIES = ("tabular", "image", "text", "image-image-text", "speech", "video", "image-text")
+
+
+class NoArgs(BaseModel):
+    """Args model for components that take none: any key is an error."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+def load_target(target: str) -> Any:
+    """Import ``"package.module:attr"`` and return the attribute."""
+    module_name, _, attr = target.partition(":")
+    if not module_name or not attr:
+        raise ValueError(f"target {target!r} is not of the form 'package.module:attr'")
+    obj: Any = importlib.import_module(module_name)
+    for part in attr.split("."):
+        obj = getattr(obj, part)
+    return obj
+
+
+@dataclass(frozen=True)
+class Spec:
+    """Common shape of every registered component."""
+
+    kind_of_spec: ClassVar[str] = "component"
+    name: str
+    factory: str
+    summary: str
+    args: type[BaseModel] = NoArgs
+    requires: tuple[str, ...] = ()  # extra Python distributions or system tools the component needs
+
+    def load(self) -> Any:
+        return load_target(self.factory)
+
+    def describe(self) -> dict[str, Any]:
+        """JSON-able description for ``mubench list --json``."""
+        out: dict[str, Any] = {"name": self.name, "summary": self.summary, "factory": self.factory}
+        for key, value in self.__dict__.items():
+            if key in out or key == "args":
+                continue
+            out[key] = list(value) if isinstance(value, tuple) else value
+        out["args"] = self.args.model_json_schema().get("properties", {})
+        return out
+
+
+@dataclass(frozen=True)
+class TaskSpec(Spec):
+    """A dataset with its task primitives. ``factory`` builds a :class:`mubench_harness.contracts.Task`."""
+
+    kind_of_spec: ClassVar[str] = "task"
+    kind: str = "classification"
+    modality: str = "tabular"
+    sources: tuple[str, ...] = ("mini",)
+    has_ood: bool = False
+
+
+@dataclass(frozen=True)
+class ModelSpec(Spec):
+    """An architecture family. ``scales`` maps a scale name to its hub id (``None``: built offline)."""
+
+    kind_of_spec: ClassVar[str] = "model"
+    scales: dict[str, str | None] = field(default_factory=dict)
+    serves: tuple[str, ...] = ()  # task kinds and/or modalities, e.g. ("classification:image",)
+    #: tasks whose original model is taken as given (no training recipe, retrain not applicable)
+    given: bool = False
+
+    def serves_task(self, task: TaskSpec) -> bool:
+        return any(
+            s in (task.kind, task.modality, f"{task.kind}:{task.modality}", task.name) for s in self.serves
+        )
+
+
+@dataclass(frozen=True)
+class UnlearnerSpec(Spec):
+    """An unlearning method. ``taxonomy`` is the paper's Table 2 row for it."""
+
+    kind_of_spec: ClassVar[str] = "unlearner"
+    applies_to: tuple[str, ...] = KINDS
+    taxonomy: dict[str, str] = field(default_factory=dict)
+    #: True for exact unlearning: its result is the reference model for RMIA and the time budget
+    is_retrain: bool = False
+
+
+@dataclass(frozen=True)
+class MetricSpec(Spec):
+    """A metric computed from per-sample signals. ``direction`` says which way is better forgetting."""
+
+    kind_of_spec: ClassVar[str] = "metric"
+    direction: str = "higher"  # "higher", "lower", "closer-to-retrain", "info"
+    needs: tuple[str, ...] = ()  # e.g. ("retrain",)

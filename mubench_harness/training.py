@@ -1,0 +1,178 @@
+"""The one optimisation loop. Original training, retraining and every unlearning method run through
+:func:`run_loop`; a method supplies *phases* (a batch source and a loss) per epoch, never a loop.
+
+The loop knows nothing of sweeps, the results database or the CLI. It is plain Python over plain
+tensors: per step one batch index, one forward/backward through the phase's loss, one optimiser step.
+"""
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+import torch
+from pydantic import BaseModel, ConfigDict, Field
+
+from .data import Rows, to_device
+
+LossFn = Callable[[torch.nn.Module, dict], torch.Tensor]
+
+
+class OptimizerConfig(BaseModel):
+    """An optimiser and its hyper-parameters; recorded with every result."""
+
+    model_config = ConfigDict(extra="forbid")
+    name: str = Field("adam", pattern="^(adam|adamw|sgd)$")
+    lr: float = Field(1e-3, gt=0)
+    momentum: float = Field(0.0, ge=0)
+    weight_decay: float = Field(0.0, ge=0)
+
+
+def make_optimizer(params, cfg: OptimizerConfig) -> torch.optim.Optimizer:
+    params = [p for p in params if p.requires_grad]
+    if cfg.name == "sgd":
+        return torch.optim.SGD(params, lr=cfg.lr, momentum=cfg.momentum, weight_decay=cfg.weight_decay)
+    if cfg.name == "adamw":
+        return torch.optim.AdamW(params, lr=cfg.lr, weight_decay=cfg.weight_decay)
+    return torch.optim.Adam(params, lr=cfg.lr, weight_decay=cfg.weight_decay)
+
+
+class NonFiniteLoss(RuntimeError):
+    """A loss became NaN or infinite: the cell fails instead of recording garbage."""
+
+
+@dataclass
+class Phase:
+    """One pass over ``rows`` in batches of ``batch_size``, minimising ``loss``."""
+
+    name: str
+    rows: Rows
+    batch_size: int
+    loss: LossFn
+    shuffle: bool = True
+    #: stop the pass after this many steps (``None``: the whole of ``rows``)
+    max_steps: int | None = None
+
+
+@dataclass
+class Budget:
+    """Wall-clock allowance of a method (a fraction of retraining). ``None``: unlimited."""
+
+    max_seconds: float | None = None
+    started: float = field(default_factory=time.perf_counter)
+
+    def exceeded(self) -> bool:
+        return self.max_seconds is not None and time.perf_counter() - self.started > self.max_seconds
+
+
+@dataclass
+class Meter:
+    """Accumulates FLOs of everything a method computes (teacher and reference passes included).
+
+    Counting every step under ``FlopCounterMode`` would slow the loop several-fold, so each phase is
+    counted on its first batch and scaled by the samples it processes (shapes are fixed per phase).
+    """
+
+    flops: float = 0.0
+    per_sample: dict[str, float] = field(default_factory=dict)
+
+    def count(self, fn: Callable[[], object]) -> object:
+        """Run ``fn`` once, adding every FLO it performs (mask, teacher or reference computations)."""
+        out, flops = _counted(fn)
+        self.flops += flops
+        return out
+
+    def step(self, phase: str, n: int, fn: Callable[[], object]) -> object:
+        """Run one training step of ``n`` samples; the first of a phase is counted, the rest scaled."""
+        if phase not in self.per_sample:
+            out, flops = _counted(fn)
+            self.per_sample[phase] = flops / max(n, 1)
+        else:
+            out = fn()
+        self.flops += self.per_sample[phase] * n
+        return out
+
+
+def _counted(fn: Callable[[], object]) -> tuple[object, float]:
+    from torch.utils.flop_counter import FlopCounterMode
+
+    with FlopCounterMode(display=False) as counter:
+        out = fn()
+    return out, float(counter.get_total_flops())
+
+
+@dataclass
+class LoopResult:
+    steps: int = 0
+    epochs: int = 0
+    seconds: float = 0.0
+    cut: bool = False  # stopped by the budget
+    #: mean loss per (epoch, phase name)
+    history: list[tuple[int, str, float]] = field(default_factory=list)
+
+
+def run_loop(
+    model: torch.nn.Module,
+    schedule: Callable[[int], Sequence[Phase]],
+    *,
+    epochs: int,
+    optimizer: torch.optim.Optimizer,
+    seed: int,
+    accelerator=None,
+    after_step: Callable[[], None] | None = None,
+    budget: Budget | None = None,
+    meter: Meter | None = None,
+    device: torch.device | str | None = None,
+) -> LoopResult:
+    """Run ``epochs`` epochs; epoch ``e`` runs the phases ``schedule(e)`` in order.
+
+    ``after_step`` runs after every optimiser step (SalUn re-imposes frozen entries there).
+    Shuffling uses a generator seeded from ``seed``, independent of global RNG state.
+    """
+    gen = torch.Generator().manual_seed(seed)
+    rank, world = (accelerator.process_index, accelerator.num_processes) if accelerator else (0, 1)
+    device = device or (accelerator.device if accelerator else next(model.parameters()).device)
+    backward = accelerator.backward if accelerator else torch.Tensor.backward
+    result = LoopResult()
+    start = time.perf_counter()
+    model.train()
+    for epoch in range(epochs):
+        for phase in schedule(epoch):
+            total, count = 0.0, 0
+            batches = phase.rows.batches(phase.batch_size, shuffle=phase.shuffle, generator=gen, rank=rank, world=world)
+            for i, batch in enumerate(batches):
+                if phase.max_steps is not None and i >= phase.max_steps:
+                    break
+                batch = to_device(batch, device)
+                optimizer.zero_grad(set_to_none=True)
+                if meter is not None:
+                    loss = meter.step(phase.name, len(batch["idx"]), lambda: _step(phase.loss, model, batch, backward))
+                else:
+                    loss = _step(phase.loss, model, batch, backward)
+                optimizer.step()
+                if after_step is not None:
+                    after_step()
+                value = loss.item()
+                if not math.isfinite(value):
+                    raise NonFiniteLoss(f"loss is {value} at epoch {epoch}, phase {phase.name!r}, step {i}")
+                total += value
+                count += 1
+                result.steps += 1
+                if budget is not None and budget.exceeded():
+                    result.cut = True
+                    break
+            result.history.append((epoch, phase.name, total / max(count, 1)))
+            if result.cut:
+                break
+        result.epochs = epoch + 1
+        if result.cut:
+            break
+    result.seconds = time.perf_counter() - start
+    return result
+
+
+def _step(loss_fn: LossFn, model, batch, backward) -> torch.Tensor:
+    loss = loss_fn(model, batch)
+    backward(loss)
+    return loss.detach()
