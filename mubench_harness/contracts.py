@@ -81,6 +81,10 @@ class Task:
         """Turn raw rows into aligned tensors (``labels`` plus the model's inputs)."""
         raise NotImplementedError
 
+    def tokenizer_corpus(self, source: str) -> list[str] | None:
+        """Texts a tiny model's offline tokenizer is fitted on (text tasks); ``None``: no text."""
+        return None
+
     def prepare_batch(self, batch: dict[str, torch.Tensor], built: Built) -> dict[str, torch.Tensor]:
         """On-the-fly per-batch transform (e.g. image resizing at real scale). Default: none."""
         return batch
@@ -96,6 +100,10 @@ class Task:
     # -- primitives -------------------------------------------------------------------------------
     def per_sample_loss(self, model: torch.nn.Module, batch: dict[str, torch.Tensor]) -> torch.Tensor:
         raise NotImplementedError
+
+    def sequence_nll(self, model: torch.nn.Module, batch: dict[str, torch.Tensor]) -> torch.Tensor:
+        """[B] summed NLL of each sample's target (NPO's ℓ). Classification: the CE itself."""
+        return self.per_sample_loss(model, batch)
 
     def outputs(self, model: torch.nn.Module, batch: dict[str, torch.Tensor]) -> Outputs:
         raise NotImplementedError

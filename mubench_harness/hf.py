@@ -1,0 +1,85 @@
+"""Shared building blocks for model families on transformers' Auto classes.
+
+A real scale loads its hub id with ``from_pretrained`` (the pretrained body, a freshly initialised,
+seeded head for the task's classes). The ``tiny`` scale builds a small config of the same architecture
+offline with ``from_config``. ``init='random'`` always builds from the config (Bad-T's incompetent
+teacher). Families subclass :class:`HFFamily` and fill in the few class attributes.
+"""
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any, ClassVar
+
+from .contracts import Built, ModelFamily, Task, seeded
+
+SPECIAL_TOKENS = ("[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "<s>", "</s>")
+
+
+def word_tokenizer(texts: Iterable[str], vocab_size: int = 4000, model_max_length: int = 512):
+    """An offline word-level fast tokenizer fitted on ``texts`` (tiny scales have no hub tokenizer).
+
+    Deterministic for the same texts: the vocabulary is ordered by frequency, ties by the trainer's
+    stable order.
+    """
+    from tokenizers import Tokenizer, models, normalizers, pre_tokenizers, trainers
+    from transformers import PreTrainedTokenizerFast
+
+    tok = Tokenizer(models.WordLevel(unk_token="[UNK]"))
+    tok.normalizer = normalizers.Lowercase()
+    tok.pre_tokenizer = pre_tokenizers.Whitespace()
+    tok.train_from_iterator(list(texts), trainers.WordLevelTrainer(vocab_size=vocab_size, special_tokens=list(SPECIAL_TOKENS)))
+    return PreTrainedTokenizerFast(
+        tokenizer_object=tok, pad_token="[PAD]", unk_token="[UNK]", cls_token="[CLS]", sep_token="[SEP]",
+        mask_token="[MASK]", bos_token="<s>", eos_token="</s>", model_max_length=model_max_length,
+    )
+
+
+class HFFamily(ModelFamily):
+    """Family on an Auto class. Subclasses set ``auto_class`` (import path, e.g.
+    ``"transformers:AutoModelForSequenceClassification"``), ``tiny_config`` (kwargs of the tiny config,
+    with ``model_type``) and override :meth:`processor` / :meth:`head_kwargs` as needed."""
+
+    auto_class: ClassVar[str] = "transformers:AutoModelForSequenceClassification"
+    tiny_config: ClassVar[dict[str, Any]] = {}
+
+    def hub_id(self, scale: str) -> str | None:
+        if scale not in self.spec.scales:
+            raise ValueError(f"model {self.spec.name!r} has no scale {scale!r}; scales: {', '.join(self.spec.scales)}")
+        return self.spec.scales[scale]
+
+    def head_kwargs(self, task: Task) -> dict[str, Any]:
+        """Config overrides the task imposes (classification: the number of labels)."""
+        n = getattr(task, "num_classes", None)
+        return {"num_labels": n} if n else {}
+
+    def config(self, task: Task, scale: str, hub_id: str | None):
+        from transformers import AutoConfig
+
+        if hub_id is None:
+            kwargs = dict(self.tiny_config)
+            return AutoConfig.for_model(kwargs.pop("model_type"), **kwargs, **self.head_kwargs(task))
+        return AutoConfig.from_pretrained(hub_id, **self.head_kwargs(task))
+
+    def processor(self, task: Task, scale: str, hub_id: str | None) -> Any:
+        """Tokenizer / feature extractor. Default: the hub's AutoProcessor, none at tiny scale."""
+        if hub_id is None:
+            return None
+        from transformers import AutoProcessor
+
+        return AutoProcessor.from_pretrained(hub_id)
+
+    def build(self, task: Task, scale: str, *, init: str = "pretrained", seed: int = 0) -> Built:
+        from .specs import load_target
+
+        hub_id = self.hub_id(scale)
+        auto = load_target(self.auto_class)
+        config = self.config(task, scale, hub_id)
+        with seeded(seed):  # the fresh head (and a random init) depend on the seed alone
+            if init == "pretrained" and hub_id is not None:
+                model = auto.from_pretrained(hub_id, config=config, ignore_mismatched_sizes=True)
+            elif init in ("pretrained", "random"):
+                model = auto.from_config(config)
+            else:
+                raise ValueError(f"init must be 'pretrained' or 'random', not {init!r}")
+        n_params = sum(p.numel() for p in model.parameters())
+        return Built(model, self.processor(task, scale, hub_id), {"hub_id": hub_id, "scale": scale, "init": init, "parameters": n_params})
