@@ -324,6 +324,8 @@ def check_plugins(bench: Benchmark, doc: Located, registry) -> Validated:
             raise doc.error(_value_loc(doc, loc + ("source",)) if "source" in doc.data["tasks"][i] else loc,
                             f"task {t.name!r} has no {t.source!r} source (it has: {', '.join(spec.sources)})")
         task_args[t.name] = args_of(spec, t.args, loc + ("args",))
+        if t.path is not None and "path" not in spec.args.model_fields:
+            raise doc.error(_value_loc(doc, loc + ("path",)), f"task {t.name!r} takes no local dataset path")
         if t.path is not None and not _resolve(base_dir, t.path).exists():
             raise doc.error(_value_loc(doc, loc + ("path",)), f"dataset path {t.path!r} does not exist")
         seen_models = set()

@@ -1,1 +1,165 @@
-"""Grid runner (placeholder until the runner lands; registers nothing yet)."""
+"""The grid runner: expansion, resume, failure isolation, and the default ``mubench_run_cell``.
+
+Grid = task × model(scale) × seed × deletion ratio × unlearner. Within each group (task, model, scale,
+seed, ratio) the retrain cells run first (they set the time budget of every other method and are the
+reference model of RMIA), then the original model's reference row, then the other methods.
+
+This module is a built-in plugin (it registers the default cell implementation), so its top imports
+nothing heavy; the work itself lives in :mod:`mubench_harness.execution`.
+"""
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .config import Validated, digest
+from .hookspecs import hookimpl
+from .store import CellRecord, Store, now, open_store
+
+ORIGINAL = "original"  # the unlearner/label of the original model's reference rows
+
+
+@dataclass(frozen=True)
+class Cell:
+    kind: str  # 'unlearned' | 'original' | 'retrain'
+    task: str
+    model: str
+    scale: str
+    unlearner: str
+    label: str
+    ratio: int
+    seed: int
+    #: hash of every setting that defines the cell's result: changing a method's args is a new cell
+    settings: str
+
+    @property
+    def key(self) -> str:
+        return f"{self.task}/{self.model}/{self.scale}/{self.label}/r{self.ratio}/s{self.seed}/{self.settings}"
+
+    @property
+    def group(self) -> tuple[str, str, str, int, int]:
+        return (self.task, self.model, self.scale, self.ratio, self.seed)
+
+    def record(self, status: str, **facts: Any) -> CellRecord:
+        return CellRecord(key=self.key, kind=self.kind, task=self.task, model=self.model, scale=self.scale,
+                          unlearner=self.unlearner, label=self.label, ratio=self.ratio, seed=self.seed,
+                          status=status, **facts)
+
+
+@dataclass
+class CellOutcome:
+    """What ``mubench_run_cell`` returns; the runner commits ``record`` in one transaction."""
+
+    record: CellRecord
+
+    @property
+    def status(self) -> str:
+        return self.record.status
+
+
+@dataclass
+class RunSummary:
+    output_dir: Path
+    cells: int  # cells in the grid
+    ran: int  # cells run now
+    failed: list[str] = field(default_factory=list)  # keys of failed cells in the grid (now or before)
+    skipped_pairs: list[tuple[str, str]] = field(default_factory=list)
+
+    @property
+    def exit_code(self) -> int:
+        return 1 if self.failed else 0
+
+
+def _task_settings(v: Validated, t) -> dict[str, Any]:
+    return {"task": t.name, "source": t.source, "args": v.task_args[t.name].model_dump(mode="json"),
+            "split_seed": v.bench.split_seed}
+
+
+def expand_grid(v: Validated) -> list[Cell]:
+    """Every cell of the benchmark, in run order."""
+    bench = v.bench
+    retrain_specs = {u.display: v.registry.get("unlearners", u.name).is_retrain for u in bench.unlearners}
+    skipped = set(v.skipped)
+    rule = bench.optimizer.model_dump(mode="json")
+    cells: list[Cell] = []
+    for t in bench.tasks:
+        for m in t.models:
+            for scale in m.scales:
+                base = {**_task_settings(v, t), "model": m.name, "scale": scale, "checkpoint": m.checkpoint}
+                for seed in bench.seeds:
+                    for ratio in bench.deletion_ratios:
+                        group = [u for u in bench.unlearners if (t.name, u.display) not in skipped]
+                        group.sort(key=lambda u: not retrain_specs[u.display])  # retrain first (stable)
+                        n_retrain = sum(retrain_specs[u.display] for u in group)
+                        for i, u in enumerate(group):
+                            if i == n_retrain:
+                                cells.append(Cell("original", t.name, m.name, scale, ORIGINAL, ORIGINAL, ratio, seed, digest(base)))
+                            settings = {**base, "unlearner": u.name, "args": v.unlearner_args[u.display].model_dump(mode="json"),
+                                        "optimizer": rule, "budget": bench.budget.model_dump(mode="json")}
+                            kind = "retrain" if retrain_specs[u.display] else "unlearned"
+                            cells.append(Cell(kind, t.name, m.name, scale, u.name, u.display, ratio, seed, digest(settings)))
+                        if n_retrain == len(group):
+                            cells.append(Cell("original", t.name, m.name, scale, ORIGINAL, ORIGINAL, ratio, seed, digest(base)))
+    return cells
+
+
+def run_benchmark(v: Validated, output_dir: str | Path | None = None, *, progress: bool | None = None) -> RunSummary:
+    """Run every cell of the grid that is not ``done`` yet. Nothing is written when nothing is pending,
+    so rerunning a finished benchmark leaves its database byte-for-byte unchanged."""
+    out = Path(output_dir) if output_dir is not None else v.output_dir
+    cells = expand_grid(v)
+    keys = [c.key for c in cells]
+    db_path = out / "results.db"
+    if db_path.is_file():
+        probe = Store(db_path)
+        statuses = probe.statuses()
+        probe.close()
+    else:
+        statuses = {}
+    pending = [c for c in cells if statuses.get(c.key) != "done"]
+    summary = RunSummary(out, len(cells), len(pending), skipped_pairs=list(v.skipped))
+    if not pending:
+        return summary
+
+    from tqdm.auto import tqdm
+
+    from .execution import Runtime
+
+    store = open_store(out)
+    run_id = store.start_run(v.bench.model_dump(mode="json"), keys)
+    runtime = Runtime(v, out, store, progress=progress)
+    hook = v.registry.manager.hook
+    try:
+        for cell in tqdm(pending, desc=f"mubench {v.bench.name}", unit="cell", disable=_no_bar(progress), file=sys.stderr):
+            started = now()
+            store.mark_running(cell.record("running", started=started), run_id)
+            try:
+                outcome = hook.mubench_run_cell(cell=cell, runtime=runtime)
+                if outcome is None:
+                    raise RuntimeError("no mubench_run_cell implementation returned a result")
+            except Exception:  # noqa: BLE001 - a wrapper plugin's failure fails this cell only
+                import traceback
+
+                outcome = CellOutcome(cell.record("failed", started=started, error=traceback.format_exc()))
+            store.finish_cell(outcome.record, run_id)
+            hook.mubench_cell_finished(cell=cell, outcome=outcome)
+        store.finish_run(run_id)
+        final = store.statuses()
+    finally:
+        runtime.close()
+        store.close()
+    summary.failed = [k for k in keys if final.get(k) == "failed"]
+    return summary
+
+
+def _no_bar(progress: bool | None) -> bool | None:
+    # None lets tqdm decide: bars on a terminal, silent when output is captured (tests, CI logs)
+    return None if progress is None else not progress
+
+
+@hookimpl(trylast=True)
+def mubench_run_cell(cell, runtime):
+    """The core's own cell implementation; plugins wrap it or return first to replace it."""
+    return runtime.run_cell(cell)

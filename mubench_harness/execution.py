@@ -1,0 +1,396 @@
+"""The work of one grid cell: data, the original model, Df/Dr, unlearning under a budget, evaluation.
+
+Everything expensive is computed once and reused: a task's data per sweep, its encoding per (task,
+model, scale), the original per (task, model, scale, seed) (cached on disk by content hash), Df/Dr per
+(task, ratio), signals per (weights, split). ``Runtime.work`` counts what was actually computed so
+tests can assert that a rerun does nothing.
+"""
+from __future__ import annotations
+
+import copy
+import hashlib
+import json
+import time
+import traceback
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from .config import Validated, digest
+from .context import OptimizerRule, UnlearnContext
+from .contracts import Built, Task
+from .data import Rows
+from .metrics import Evaluation
+from .runner import Cell, CellOutcome
+from .signals import SignalCache, weights_hash
+from .splits import forget_indices, retain_indices
+from .store import Store, now
+from .training import Budget, Meter, OptimizerConfig, Phase, make_optimizer, run_loop
+
+
+@dataclass
+class Prepared:
+    """A task encoded for one model family and scale."""
+
+    task: Task
+    family: Any
+    built: Built  # processor and build info shared by every model of this (family, scale)
+    train: Rows
+    test: Rows
+    ood: Rows | None
+    strata: list | None
+
+
+@dataclass
+class Original:
+    model: torch.nn.Module  # eval mode, frozen, on the device
+    weights: str  # weights hash
+    seconds: float | None  # training wall clock (None: taken from a checkpoint)
+    flops: float | None
+    source: str  # 'trained' | 'cache' | 'checkpoint'
+
+
+@dataclass
+class Split:
+    forget: Rows
+    retain: Rows
+    retain_sample: Rows  # seeded fixed-size sample of Dr for evaluation
+
+
+def synchronize(device: torch.device) -> None:
+    """Wait for queued device work before reading the clock."""
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+
+
+def rows_digest(rows: Rows) -> str:
+    """Content hash of encoded data (every column), for the original-model cache key."""
+    h = hashlib.sha256()
+    for name in sorted(rows.columns):
+        t = rows[name].detach().cpu().contiguous()
+        h.update(name.encode())
+        h.update(str(t.dtype).encode() + str(tuple(t.shape)).encode())
+        h.update(t.view(torch.uint8).numpy().tobytes() if t.dtype != torch.bool else t.numpy().tobytes())
+    return h.hexdigest()[:20]
+
+
+def build_device(bench) -> tuple[torch.device, Any]:
+    """The device and, for a distributed backend, the ``accelerate.Accelerator`` built from the file."""
+    if bench.device == "cuda" and not torch.cuda.is_available():
+        raise RuntimeError("device: cuda was requested but no CUDA device is available")
+    use_cuda = bench.device == "cuda" or (bench.device == "auto" and torch.cuda.is_available())
+    backend = bench.distributed.backend
+    if backend == "none":
+        return torch.device("cuda" if use_cuda else "cpu"), None
+    from accelerate import Accelerator
+
+    kwargs: dict[str, Any] = {"cpu": not use_cuda, "mixed_precision": bench.mixed_precision}
+    if backend == "deepspeed":
+        from accelerate.utils import DeepSpeedPlugin
+
+        kwargs["deepspeed_plugin"] = DeepSpeedPlugin(zero_stage=bench.distributed.zero_stage or None,
+                                                     hf_ds_config=bench.distributed.config)
+    accelerator = Accelerator(**kwargs)
+    return accelerator.device, accelerator
+
+
+class Runtime:
+    """Caches and resources shared by the cells of one ``mubench run``."""
+
+    def __init__(self, v: Validated, output_dir: Path, store: Store, *, progress: bool | None = None):
+        self.v = v
+        self.bench = v.bench
+        self.registry = v.registry
+        self.out = Path(output_dir)
+        self.store = store
+        self.progress = progress
+        self.device, self.accelerator = build_device(v.bench)
+        o = v.bench.optimizer
+        self.rule = OptimizerRule(o.rule, lr=o.paper_lr, batch_size=o.paper_batch_size)
+        self.signals = SignalCache(self.out / "cache" / "signals")
+        self.work: Counter[str] = Counter()
+        self._tasks: dict[str, tuple[Task, Any]] = {}
+        self._prepared: dict[tuple[str, str, str], Prepared] = {}
+        self._original: tuple[tuple, Original] | None = None  # one original in memory at a time
+        self._splits: dict[tuple[str, str, str, int], Split] = {}
+
+    def close(self) -> None:
+        self._original = None
+
+    # -- shared, computed once --------------------------------------------------------------------------
+    def entry(self, task: str):
+        return next(t for t in self.bench.tasks if t.name == task)
+
+    def task(self, name: str) -> tuple[Task, Any]:
+        """The task object and its loaded ``DatasetDict``, once per sweep."""
+        if name not in self._tasks:
+            entry = self.entry(name)
+            spec = self.registry.get("tasks", name)
+            args = self.v.task_args[name]
+            if entry.path is not None:
+                args = args.model_copy(update={"path": str(self.v.resolve(entry.path))})
+            task = spec.load()(args)
+            self._tasks[name] = (task, task.load(entry.source))
+            self.work["load"] += 1
+        return self._tasks[name]
+
+    def prepared(self, task_name: str, model: str, scale: str) -> Prepared:
+        key = (task_name, model, scale)
+        if key not in self._prepared:
+            self._prepared.clear()  # encodings of one (task, model, scale) in memory at a time
+            self._splits.clear()
+            task, data = self.task(task_name)
+            spec = self.registry.get("models", model)
+            family = spec.load()(spec)
+            built = family.build(task, scale, init="pretrained", seed=0)
+            col = task.stratify_column
+            strata = list(data["train"][col]) if col and col in data["train"].column_names else None
+            self._prepared[key] = Prepared(
+                task, family, built, task.encode(data["train"], built), task.encode(data["test"], built),
+                task.encode(data["ood"], built) if "ood" in data else None, strata)
+            self.work["encode"] += 1
+        return self._prepared[key]
+
+    def split(self, cell: Cell) -> Split:
+        key = (cell.task, cell.model, cell.scale, cell.ratio)
+        if key not in self._splits:
+            p = self.prepared(cell.task, cell.model, cell.scale)
+            n = len(p.train)
+            f = forget_indices(n, cell.ratio, self.bench.split_seed, p.strata)
+            r = retain_indices(n, f)
+            # one sample of Dr per (task, ratio) for every method and seed: the original's signals
+            # on it are computed once per sweep
+            rng = np.random.Generator(np.random.PCG64([self.bench.split_seed, cell.ratio]))
+            size = min(len(r), len(p.test))
+            sample = np.sort(rng.choice(r, size=size, replace=False))
+            self._splits[key] = Split(p.train.select(f), p.train.select(r), p.train.select(sample))
+        return self._splits[key]
+
+    def original(self, cell: Cell) -> Original:
+        key = (cell.task, cell.model, cell.scale, cell.seed)
+        if self._original is not None and self._original[0] == key:
+            return self._original[1]
+        self._original = None
+        p = self.prepared(cell.task, cell.model, cell.scale)
+        model_entry = next(m for m in self.entry(cell.task).models if m.name == cell.model)
+        built = p.family.build(p.task, cell.scale, init="pretrained", seed=cell.seed)
+        if model_entry.checkpoint:
+            load_checkpoint(built.model, model_entry.checkpoint, self.v)
+            orig = Original(built.model, "", None, None, "checkpoint")
+        else:
+            orig = self._trained_original(cell, p, built)
+        orig.model.to(self.device).eval().requires_grad_(False)
+        orig.weights = weights_hash(orig.model)
+        self._original = (key, orig)
+        return orig
+
+    def _trained_original(self, cell: Cell, p: Prepared, built: Built) -> Original:
+        from safetensors.torch import load_model, save_model
+
+        r = p.task.recipe
+        recipe = {k: getattr(r, k) for k in ("epochs", "lr", "batch_size", "optimizer", "weight_decay", "momentum")}
+        key = digest({"start": weights_hash(built.model), "data": rows_digest(p.train), "recipe": recipe,
+                      "seed": cell.seed, "task": cell.task, "model": cell.model, "scale": cell.scale})
+        folder = self.out / "cache" / "originals"
+        path, meta_path = folder / f"{key}.safetensors", folder / f"{key}.json"
+        if path.is_file() and meta_path.is_file():
+            load_model(built.model, str(path), device="cpu")
+            meta = json.loads(meta_path.read_text())
+            return Original(built.model, "", meta["seconds"], meta["flops"], "cache")
+        model = built.model.to(self.device).train()
+        opt = make_optimizer(model.parameters(), OptimizerConfig(name=r.optimizer, lr=r.lr, weight_decay=r.weight_decay, momentum=r.momentum))
+        if self.accelerator is not None:
+            model, opt = self.accelerator.prepare(model, opt)
+        task = p.task
+        phase = Phase("train", p.train, r.batch_size, lambda m, b: task.per_sample_loss(m, task.prepare_batch(b, p.built)).mean())
+        meter = Meter()
+        synchronize(self.device)
+        start = time.perf_counter()
+        run_loop(model, lambda e: [phase], epochs=r.epochs, optimizer=opt, seed=cell.seed,
+                 accelerator=self.accelerator, meter=meter, device=self.device)
+        synchronize(self.device)
+        seconds = time.perf_counter() - start
+        if self.accelerator is not None:
+            model = self.accelerator.unwrap_model(model)
+        self.work["train_original"] += 1
+        folder.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(".tmp")
+        save_model(model, str(tmp))
+        tmp.replace(path)  # atomic: a kill never leaves a half-written checkpoint under its final name
+        meta_path.write_text(json.dumps({"seconds": seconds, "flops": meter.flops, "recipe": recipe, "seed": cell.seed}))
+        return Original(model, "", seconds, meter.flops, "trained")
+
+    # -- evaluation --------------------------------------------------------------------------------
+    def eval_splits(self, cell: Cell) -> dict[str, Rows]:
+        p, sp = self.prepared(cell.task, cell.model, cell.scale), self.split(cell)
+        splits = {"test": p.test, "forget": sp.forget, "retain": sp.retain_sample}
+        if p.ood is not None:
+            splits["ood"] = p.ood
+        return splits
+
+    def signals_of(self, cell: Cell, model: torch.nn.Module, weights: str) -> dict[str, dict[str, np.ndarray]]:
+        p = self.prepared(cell.task, cell.model, cell.scale)
+        out = {}
+        for split, rows in self.eval_splits(cell).items():
+            before = self.signals.passes
+            out[split] = self.signals.get(p.task, model, rows, p.built, device=self.device, model_hash=weights)
+            self.work["signal_pass"] += self.signals.passes - before
+        return out
+
+    def cached_signals(self, cell: Cell, weights: str) -> dict[str, dict[str, np.ndarray]] | None:
+        """Signals of a model that is no longer in memory (a retrain cell of an earlier run)."""
+        from .signals import rows_hash
+
+        out = {}
+        for split, rows in self.eval_splits(cell).items():
+            key = (weights, rows_hash(rows))
+            if key not in self.signals.memory:
+                path = self.signals.folder / f"{key[0]}-{key[1]}.npz"
+                if not path.is_file():
+                    return None
+                with np.load(path, allow_pickle=False) as data:
+                    self.signals.memory[key] = {k: data[k] for k in data.files}
+            out[split] = self.signals.memory[key]
+        return out
+
+    def retrain_reference(self, cell: Cell):
+        """(signals, seconds, flops) of the group's first retrain cell, if it is done."""
+        for u in self.bench.unlearners:
+            if not self.registry.get("unlearners", u.name).is_retrain:
+                continue
+            row = self.store.db.execute(
+                "SELECT * FROM cells WHERE kind='retrain' AND task=? AND model=? AND scale=? AND label=? AND ratio=? AND seed=? AND status='done'",
+                (cell.task, cell.model, cell.scale, u.display, cell.ratio, cell.seed)).fetchone()
+            if row is not None:
+                return self.cached_signals(cell, row["weights"]), row["seconds"], row["flos"]
+        return None, None, None
+
+    def evaluate(self, cell: Cell, ev: Evaluation) -> tuple[dict[str, float | None], dict[str, str]]:
+        values: dict[str, float | None] = {}
+        errors: dict[str, str] = {}
+        for name in self.v.metric_names:
+            spec = self.registry.get("metrics", name)
+            try:
+                metric = spec.load()(spec.args())
+                values.update(metric.compute(ev) or {})
+            except Exception:  # noqa: BLE001 - one metric's failure does not fail the cell
+                errors[name] = traceback.format_exc(limit=-3)
+        return values, errors
+
+    # -- a cell --------------------------------------------------------------------------------------
+    def run_cell(self, cell: Cell) -> CellOutcome:
+        """Run one cell; never raises: a failure (NaN loss included) is recorded with its traceback."""
+        rec = cell.record("running", started=now())
+        try:
+            if cell.kind == "original":
+                self._original_cell(cell, rec)
+            else:
+                self._unlearn_cell(cell, rec)
+            rec.status = "done"
+        except Exception:  # noqa: BLE001 - cells are isolated
+            rec.status = "failed"
+            rec.error = traceback.format_exc()
+        rec.finished = now()
+        return CellOutcome(rec)
+
+    def _original_cell(self, cell: Cell, rec) -> None:
+        orig = self.original(cell)
+        p = self.prepared(cell.task, cell.model, cell.scale)
+        sig = self.signals_of(cell, orig.model, orig.weights)
+        retrain_sig, retrain_s, retrain_f = self.retrain_reference(cell)
+        ev = Evaluation(signals=sig, original=sig, retrain=retrain_sig, chance=p.task.chance(p.train), kind=p.task.kind,
+                        seed=cell.seed, seconds=orig.seconds or 0.0, flops=orig.flops or 0.0,
+                        retrain_seconds=retrain_s, retrain_flops=retrain_f, notes={"source": orig.source})
+        rec.metrics, errors = self.evaluate(cell, ev)
+        rec.seconds, rec.flos, rec.weights = orig.seconds, orig.flops, orig.weights
+        rec.notes = {"source": orig.source, "train_size": len(p.train), **self._sizes(cell)}
+        if errors:
+            rec.notes["metric_errors"] = errors
+
+    def _budget(self, cell: Cell, orig: Original, sp: Split, retrain_seconds: float | None) -> tuple[float | None, str]:
+        frac = self.bench.budget.max_fraction_of_retrain
+        if cell.kind == "retrain":
+            return None, "retrain is unlimited"
+        if retrain_seconds is not None:
+            return frac * retrain_seconds, "retrain cell"
+        if orig.seconds is not None:
+            n = len(sp.forget) + len(sp.retain)
+            return frac * orig.seconds * len(sp.retain) / n, "original training time × |Dr|/|D|"
+        return None, "no retrain cell and no original training time: unlimited"
+
+    def _unlearn_cell(self, cell: Cell, rec) -> None:
+        orig = self.original(cell)
+        p, sp = self.prepared(cell.task, cell.model, cell.scale), self.split(cell)
+        spec = self.registry.get("unlearners", cell.unlearner)
+        method = spec.load()(self.v.unlearner_args[cell.label])
+        retrain_sig, retrain_s, retrain_f = self.retrain_reference(cell)
+        budget_s, budget_source = self._budget(cell, orig, sp, retrain_s)
+        device = self.device
+        task, scale, seed, family = p.task, cell.scale, cell.seed, p.family
+        ctx = UnlearnContext(
+            task=task,
+            model=copy.deepcopy(orig.model).requires_grad_(True).train(),
+            original=orig.model,
+            built=p.built,
+            forget=sp.forget,
+            retain=sp.retain,
+            seed=seed,
+            fresh_model=lambda s: family.build(task, scale, init="random", seed=s).model.to(device),
+            starting_model=lambda: family.build(task, scale, init="pretrained", seed=seed).model.to(device),
+            recipe=task.recipe,
+            rule=self.rule,
+            accelerator=self.accelerator,
+            device=device,
+        )
+        synchronize(device)
+        ctx.budget = Budget(max_seconds=budget_s)  # the clock starts with the method
+        start = time.perf_counter()
+        model = method.unlearn(ctx)
+        synchronize(device)
+        seconds = time.perf_counter() - start
+        self.work["unlearn"] += 1
+        if self.accelerator is not None:
+            model = self.accelerator.unwrap_model(model)
+        if orig.weights != weights_hash(orig.model):
+            raise RuntimeError(f"{cell.unlearner} modified the frozen original model")
+        weights = weights_hash(model)
+        sig = self.signals_of(cell, model, weights)
+        orig_sig = self.signals_of(cell, orig.model, orig.weights)
+        if cell.kind == "retrain":
+            retrain_sig, retrain_s, retrain_f = sig, seconds, ctx.meter.flops
+        ev = Evaluation(signals=sig, original=orig_sig, retrain=retrain_sig, chance=task.chance(p.train), kind=task.kind,
+                        seed=seed, seconds=seconds, flops=ctx.meter.flops, retrain_seconds=retrain_s,
+                        retrain_flops=retrain_f, notes=dict(ctx.notes))
+        rec.metrics, errors = self.evaluate(cell, ev)
+        rec.seconds, rec.flos, rec.cut, rec.weights = seconds, ctx.meter.flops, bool(ctx.result.cut), weights
+        rec.budget_seconds = budget_s
+        rec.optimizer = {"rule": self.rule.name, "paper_lr": self.rule.lr, "paper_batch_size": self.rule.batch_size,
+                         "used": ctx.notes.get("optimizer")}
+        rec.notes = {**ctx.notes, "budget_source": budget_source, "steps": ctx.result.steps, "epochs": ctx.result.epochs,
+                     "original_source": orig.source, **self._sizes(cell)}
+        if errors:
+            rec.notes["metric_errors"] = errors
+
+    def _sizes(self, cell: Cell) -> dict[str, int]:
+        sp = self.split(cell)
+        return {"forget_size": len(sp.forget), "retain_size": len(sp.retain), "retain_sample_size": len(sp.retain_sample)}
+
+
+def load_checkpoint(model: torch.nn.Module, checkpoint: str, v: Validated) -> None:
+    """Load an already-trained original: a local safetensors file or folder, or a hub repository id."""
+    from safetensors.torch import load_model
+
+    local = v.resolve(checkpoint)
+    if local.is_dir():
+        local = local / "model.safetensors"
+    if not local.is_file():
+        from huggingface_hub import hf_hub_download
+
+        local = Path(hf_hub_download(checkpoint, "model.safetensors"))
+    missing, unexpected = load_model(model, str(local), strict=False, device="cpu")
+    if missing or unexpected:
+        raise ValueError(f"{local}: checkpoint does not fit the model (missing {sorted(missing)[:5]}, unexpected {sorted(unexpected)[:5]})")
