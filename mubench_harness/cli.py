@@ -1,0 +1,205 @@
+"""``mubench``: the command line. Exit 0 ok, 1 a run with failed cells, 2 bad input.
+
+Importing this module imports no torch: ``mubench plugins``, ``list`` and ``validate`` answer in about
+a second. Commands that compute (``run``, ``splits``) import the heavy modules inside.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from .config import ConfigError
+
+KIND_NAMES = ("tasks", "models", "unlearners", "metrics")
+
+
+class BadInput(Exception):
+    """A user error: printed as one line, exit status 2."""
+
+
+def _registry():
+    from .plugins import load_registry
+
+    return load_registry()
+
+
+def cmd_plugins(ns) -> int:
+    reg = _registry()
+    rows = []
+    for p in reg.plugins:
+        provided = {kind: sorted(n for n, (_, info) in reg.components.get(kind, {}).items() if info is p) for kind in KIND_NAMES}
+        rows.append({"name": p.name, "distribution": p.distribution, "version": p.version, "module": p.module,
+                     "error": p.error, **{k: v for k, v in provided.items()}})
+    conflicts = [{"kind": kind, "name": name, "distributions": [f"{p.distribution} ({p.name})" for p in who]}
+                 for (kind, name), who in sorted(reg.conflicts.items())]
+    if ns.json:
+        print(json.dumps({"plugins": rows, "conflicts": conflicts}, indent=2))
+        return 0
+    from tabulate import tabulate
+
+    table = [[r["name"], r["distribution"], r["version"],
+              ", ".join(f"{k}: {' '.join(r[k])}" for k in KIND_NAMES if r[k]) or "-",
+              ("BROKEN: " + r["error"]) if r["error"] else "ok"] for r in rows]
+    print(tabulate(table, headers=["plugin", "distribution", "version", "provides", "status"]))
+    for c in conflicts:
+        print(f"conflict: {c['kind'][:-1]} {c['name']!r} is registered by {' and '.join(c['distributions'])}")
+    return 0
+
+
+def cmd_list(ns) -> int:
+    reg = _registry()
+    items = []
+    for spec in reg.specs(ns.kind):
+        info = reg.provider(ns.kind, spec.name)
+        items.append({**spec.describe(), "plugin": info.name, "distribution": info.distribution})
+    if ns.json:
+        print(json.dumps(items, indent=2, default=str))
+        return 0
+    from tabulate import tabulate
+
+    print(tabulate([[i["name"], i["plugin"], i["summary"]] for i in items], headers=["name", "plugin", "summary"]))
+    broken = reg.broken
+    if broken:
+        print(f"\n{len(broken)} plugin(s) failed to load; see `mubench plugins`", file=sys.stderr)
+    return 0
+
+
+def cmd_validate(ns) -> int:
+    from .config import validate
+
+    v = validate(ns.file)
+    from .runner import expand_grid
+
+    cells = expand_grid(v)
+    print(f"{ns.file}: ok: {len(cells)} cells ({sum(c.kind == 'unlearned' for c in cells)} unlearning, "
+          f"{sum(c.kind == 'retrain' for c in cells)} retraining, {sum(c.kind == 'original' for c in cells)} original-model rows)")
+    for task, label in v.skipped:
+        print(f"note: {label} does not apply to task {task}; that pair is left out of the grid")
+    return 0
+
+
+def cmd_run(ns) -> int:
+    from .config import validate
+    from .runner import run_benchmark
+
+    v = validate(ns.file)  # both phases before anything is created
+    summary = run_benchmark(v, ns.output_dir, progress=None if not ns.no_progress else False)
+    if summary.ran == 0:
+        print(f"{summary.output_dir}: all {summary.cells} cells already done; nothing to run", file=sys.stderr)
+    else:
+        print(f"{summary.output_dir}: ran {summary.ran} of {summary.cells} cells", file=sys.stderr)
+    from .report import load_results, render
+
+    print(render(load_results(summary.output_dir), "github"))
+    if summary.failed:
+        print(f"{len(summary.failed)} cell(s) failed; their tracebacks are in {summary.output_dir / 'results.db'} (cells.error):",
+              file=sys.stderr)
+        for key in summary.failed[:20]:
+            print(f"  {key}", file=sys.stderr)
+    return summary.exit_code
+
+
+def cmd_report(ns) -> int:
+    from .report import load_results, render
+
+    try:
+        data = load_results(ns.dir)
+    except (FileNotFoundError, ValueError) as exc:
+        raise BadInput(str(exc)) from None
+    print(render(data, ns.format))
+    return 0
+
+
+def cmd_splits(ns) -> int:
+    from .plugins import PluginError
+    from .splits import check_ratio, forget_indices
+
+    reg = _registry()
+    try:
+        spec = reg.get("tasks", ns.task)
+        check_ratio(ns.ratio)
+    except (PluginError, ValueError) as exc:
+        raise BadInput(str(exc)) from None
+    if ns.source not in spec.sources:
+        raise BadInput(f"task {ns.task!r} has no {ns.source!r} source (it has: {', '.join(spec.sources)})")
+    task = spec.load()(spec.args())
+    train = task.load(ns.source)["train"]
+    col = task.stratify_column
+    strata = list(train[col]) if col and col in train.column_names else None
+    text = "\n".join(str(int(i)) for i in forget_indices(len(train), ns.ratio, ns.seed, strata)) + "\n"
+    if ns.out:
+        Path(ns.out).write_text(text)
+    else:
+        sys.stdout.write(text)
+    return 0
+
+
+def cmd_new_plugin(ns) -> int:
+    from .scaffold import create
+
+    try:
+        print(create(ns.name, Path(ns.plugins_dir)))
+    except (ValueError, FileExistsError, FileNotFoundError) as exc:
+        raise BadInput(str(exc)) from None
+    return 0
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="mubench", description="MU-Bench as software: a plugin-based machine unlearning benchmark.")
+    sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    s = sub.add_parser("plugins", help="installed plugins, what each provides, and load errors")
+    s.add_argument("--json", action="store_true", help="machine-readable output")
+    s.set_defaults(func=cmd_plugins)
+
+    s = sub.add_parser("list", help="installed tasks, models, unlearners or metrics")
+    s.add_argument("kind", choices=KIND_NAMES)
+    s.add_argument("--json", action="store_true", help="a JSON list of objects (name, plugin, summary, ...)")
+    s.set_defaults(func=cmd_list)
+
+    s = sub.add_parser("validate", help="check a benchmark file (structure, then against the installed plugins)")
+    s.add_argument("file")
+    s.set_defaults(func=cmd_validate)
+
+    s = sub.add_parser("run", help="run a benchmark (finished cells are skipped)")
+    s.add_argument("file")
+    s.add_argument("--output-dir", help="overrides the file's output_dir")
+    s.add_argument("--no-progress", action="store_true", help="no progress bars")
+    s.set_defaults(func=cmd_run)
+
+    s = sub.add_parser("report", help="a table of a run folder's results, mean ± std over seeds")
+    s.add_argument("dir")
+    s.add_argument("--format", default="github", choices=("github", "markdown", "latex", "csv", "json"))
+    s.set_defaults(func=cmd_report)
+
+    s = sub.add_parser("splits", help="the standardized deletion set (training-set positions of Df)")
+    s.add_argument("task")
+    s.add_argument("--ratio", type=int, required=True, help="whole percent 1..10")
+    s.add_argument("--seed", type=int, default=42, help="the split seed (default 42)")
+    s.add_argument("--source", default="mini", choices=("mini", "hub"))
+    s.add_argument("--out", help="write the indices to this file instead of printing them")
+    s.set_defaults(func=cmd_splits)
+
+    s = sub.add_parser("new-plugin", help="create plugins/mubench-plugin-NAME from the template")
+    s.add_argument("name")
+    s.add_argument("--plugins-dir", default="plugins")
+    s.set_defaults(func=cmd_new_plugin)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    ns = parser().parse_args(argv)  # argparse exits 2 on bad usage
+    try:
+        return ns.func(ns)
+    except (ConfigError, BadInput) as exc:
+        print(str(exc), file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted; rerun the same command to finish the remaining cells", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,38 @@
+"""Test plugin: registration only (no torch here, like every plugin)."""
+from pydantic import BaseModel, ConfigDict, Field
+
+from mubench_harness import hookimpl
+from mubench_harness.specs import MetricSpec, UnlearnerSpec
+
+TAXONOMY = {"forget_measure": "loss", "corrupt": "gradient", "retain": "-", "scope": "dense"}
+
+
+class AscentArgs(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    lr: float = Field(1e-3, gt=0)
+    epochs: int = Field(1, ge=1)
+
+
+class SlowArgs(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    step_seconds: float = Field(0.05, ge=0)
+    epochs: int = Field(5, ge=1)
+
+
+@hookimpl
+def mubench_unlearners():
+    yield UnlearnerSpec(name="ascent", factory="mubench_testkit.impl:Ascent", summary="gradient ascent on Df (test)",
+                        args=AscentArgs, taxonomy=TAXONOMY)
+    yield UnlearnerSpec(name="exact", factory="mubench_testkit.impl:Exact", summary="retrain on Dr (test)",
+                        args=AscentArgs, taxonomy=TAXONOMY, is_retrain=True)
+    yield UnlearnerSpec(name="explode", factory="mubench_testkit.impl:Explode", summary="NaN loss (test)",
+                        taxonomy=TAXONOMY)
+    yield UnlearnerSpec(name="slow", factory="mubench_testkit.impl:Slow", summary="sleeps every step (test)",
+                        args=SlowArgs, taxonomy=TAXONOMY)
+    yield UnlearnerSpec(name="genonly", factory="mubench_testkit.impl:Ascent", summary="applies to generation only (test)",
+                        args=AscentArgs, taxonomy=TAXONOMY, applies_to=("seq2seq", "causal_lm"))
+
+
+@hookimpl
+def mubench_metrics():
+    yield MetricSpec(name="boom", factory="mubench_testkit.impl:Boom", summary="always raises (test)")

@@ -1,0 +1,51 @@
+"""Implementations of the test plugin's components; each runs through ``ctx.train`` like a real method."""
+import time
+
+from mubench_harness.contracts import Unlearner
+from mubench_harness.metrics import Metric
+from mubench_harness.training import OptimizerConfig, Phase
+
+
+class Ascent(Unlearner):
+    def unlearn(self, ctx):
+        opt, bs = ctx.rule.resolve(OptimizerConfig(name="adam", lr=self.args.lr), 32)
+        task = ctx.task
+        phase = Phase("forget", ctx.forget, bs, lambda m, b: -task.per_sample_loss(m, b).mean())
+        ctx.train(ctx.model, lambda e: [phase], epochs=self.args.epochs, optimizer=opt)
+        return ctx.model
+
+
+class Exact(Unlearner):
+    def unlearn(self, ctx):
+        model = ctx.starting_model()
+        r = ctx.recipe
+        task = ctx.task
+        phase = Phase("retain", ctx.retain, r.batch_size, lambda m, b: task.per_sample_loss(m, b).mean())
+        ctx.train(model, lambda e: [phase], epochs=r.epochs, optimizer=OptimizerConfig(name=r.optimizer, lr=r.lr))
+        return model
+
+
+class Explode(Unlearner):
+    def unlearn(self, ctx):
+        task = ctx.task
+        phase = Phase("forget", ctx.forget, 32, lambda m, b: task.per_sample_loss(m, b).mean() * float("nan"))
+        ctx.train(ctx.model, lambda e: [phase], epochs=1, optimizer=OptimizerConfig())
+        return ctx.model
+
+
+class Slow(Unlearner):
+    def unlearn(self, ctx):
+        task, pause = ctx.task, self.args.step_seconds
+
+        def loss(m, b):
+            time.sleep(pause)
+            return -task.per_sample_loss(m, b).mean()
+
+        ctx.train(ctx.model, lambda e: [Phase("forget", ctx.forget, 8, loss)], epochs=self.args.epochs,
+                  optimizer=OptimizerConfig(lr=1e-4))
+        return ctx.model
+
+
+class Boom(Metric):
+    def compute(self, ev):
+        raise ZeroDivisionError("boom metric always fails")
