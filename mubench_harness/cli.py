@@ -196,6 +196,9 @@ def main(argv: list[str] | None = None) -> int:
     except (ConfigError, BadInput) as exc:
         print(str(exc), file=sys.stderr)
         return 2
+    except BrokenPipeError:  # `mubench report DIR | head`: the reader left, nothing more to say
+        sys.stderr.close()
+        return 0
     except KeyboardInterrupt:
         print("interrupted; rerun the same command to finish the remaining cells", file=sys.stderr)
         return 130

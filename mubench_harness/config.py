@@ -187,8 +187,9 @@ def load_located(path: str | Path) -> Located:
         line = raw[: exc.start].count(b"\n") + 1
         col = exc.start - (raw.rfind(b"\n", 0, exc.start) + 1) + 1
         raise ConfigError(file, line, col, "not a UTF-8 text file (binary data?)") from None
-    loader = yaml.SafeLoader(text)
+    loader = None
     try:
+        loader = yaml.SafeLoader(text)  # its reader rejects control characters right here
         node = loader.get_single_node()
         if node is None:
             raise ConfigError(file, 1, 1, "the file is empty; expected a mapping of benchmark settings")
@@ -205,7 +206,8 @@ def load_located(path: str | Path) -> Located:
         line = text[:mark].count("\n") + 1 if isinstance(mark, int) else 1
         raise ConfigError(file, line, 1, f"invalid YAML: {str(exc).splitlines()[0]}") from None
     finally:
-        loader.dispose()
+        if loader is not None:
+            loader.dispose()
     if not isinstance(doc.data, dict):
         raise ConfigError(file, *_mark(node), f"expected a mapping of benchmark settings, got {type(doc.data).__name__}")
     return doc
@@ -230,8 +232,14 @@ def _check_tags(node, loc: Loc, doc: Located, value_of_key: bool = False) -> Non
 
 
 def _value_loc(doc: Located, loc: Loc) -> Loc:
-    """Errors about a *value* point at the value; about a missing/unknown key, at the key."""
-    return loc + ("<value>",) if loc + ("<value>",) in doc.marks else loc
+    """Errors about a *value* point at the value (or, for a part the file does not spell out, such as
+    ``rule`` of ``optimizer: fancy``, at the nearest value that is there); about a key, at the key."""
+    for n in range(len(loc), -1, -1):
+        if loc[:n] + ("<value>",) in doc.marks:
+            return loc[:n] + ("<value>",)
+        if loc[:n] in doc.marks:
+            return loc[:n]
+    return ()
 
 
 def _pydantic_error(doc: Located, exc: ValidationError, prefix: Loc = ()) -> ConfigError:
