@@ -54,15 +54,14 @@ def cmd_list(ns) -> int:
     for spec in reg.specs(ns.kind):
         info = reg.provider(ns.kind, spec.name)
         items.append({**spec.describe(), "plugin": info.name, "distribution": info.distribution})
+    if reg.broken:  # on stderr so that --json output stays parseable
+        print(f"{len(reg.broken)} plugin(s) failed to load; see `mubench plugins`", file=sys.stderr)
     if ns.json:
         print(json.dumps(items, indent=2, default=str))
         return 0
     from tabulate import tabulate
 
     print(tabulate([[i["name"], i["plugin"], i["summary"]] for i in items], headers=["name", "plugin", "summary"]))
-    broken = reg.broken
-    if broken:
-        print(f"\n{len(broken)} plugin(s) failed to load; see `mubench plugins`", file=sys.stderr)
     return 0
 
 
