@@ -66,6 +66,8 @@ class RunSummary:
     ran: int  # cells run now
     failed: list[str] = field(default_factory=list)  # keys of failed cells in the grid (now or before)
     skipped_pairs: list[tuple[str, str]] = field(default_factory=list)
+    #: what was computed (data loads, encodings, original trainings, unlearnings, signal passes)
+    work: dict[str, int] = field(default_factory=dict)
 
     @property
     def exit_code(self) -> int:
@@ -148,6 +150,7 @@ def run_benchmark(v: Validated, output_dir: str | Path | None = None, *, progres
         store.finish_run(run_id)
         final = store.statuses()
     finally:
+        summary.work = dict(runtime.work)
         runtime.close()
         store.close()
     summary.failed = [k for k in keys if final.get(k) == "failed"]

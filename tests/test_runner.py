@@ -1,0 +1,212 @@
+"""The runner end to end on the toy task with the test plugin's methods: results, resume, caches,
+failure isolation, budget, checkpoints and a ``kill -9`` mid-run."""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import signal
+import sqlite3
+import subprocess
+import time
+
+import pytest
+
+from conftest import mubench_cmd
+from mubench_harness.config import validate
+from mubench_harness.runner import expand_grid, run_benchmark
+
+TASK = "tasks: [{name: toy_blobs, args: {n_train: 120, n_test: 60}, models: [toy_mlp]}]\n"
+
+
+def bench(tmp_path, unlearners: str, *, seeds="[0, 1]", ratios="[5, 10]", extra="", name="b.yaml"):
+    path = tmp_path / name
+    path.write_text(f"name: t\nseeds: {seeds}\ndeletion_ratios: {ratios}\n{TASK}unlearners: {unlearners}\n{extra}")
+    return path
+
+
+def cells(out):
+    with sqlite3.connect(out / "results.db") as db:
+        db.row_factory = sqlite3.Row
+        return {r["key"]: dict(r) for r in db.execute("SELECT * FROM cells")}
+
+
+def metrics(out, key):
+    with sqlite3.connect(out / "results.db") as db:
+        return dict(db.execute("SELECT name, value FROM metrics WHERE cell = ?", (key,)).fetchall())
+
+
+def sha(path):
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+@pytest.fixture
+def kit(install_plugins):
+    return install_plugins("testkit")
+
+
+def test_grid_order_puts_retrain_first(tmp_path, kit):
+    v = validate(bench(tmp_path, "[ascent, exact]", seeds="[0]", ratios="[5, 10]"))
+    grid = expand_grid(v)
+    assert [(c.kind, c.label, c.ratio) for c in grid] == [
+        ("retrain", "exact", 5), ("original", "original", 5), ("unlearned", "ascent", 5),
+        ("retrain", "exact", 10), ("original", "original", 10), ("unlearned", "ascent", 10)]
+    assert len({c.key for c in grid}) == len(grid)
+
+
+def test_run_records_everything_and_rerun_does_nothing(tmp_path, kit):
+    out = tmp_path / "out"
+    v = validate(bench(tmp_path, "[exact, {name: ascent, args: {lr: 0.01}}]"))
+    summary = run_benchmark(v, out)
+    assert summary.exit_code == 0 and summary.cells == summary.ran == 12
+    # data loaded and encoded once, one original per seed, signals once per (weights, split)
+    assert summary.work["load"] == 1 and summary.work["encode"] == 1 and summary.work["train_original"] == 2
+    assert summary.work["unlearn"] == 8
+    assert len(list((out / "cache" / "originals").glob("*.safetensors"))) == 2
+    rows = cells(out)
+    assert len(rows) == 12 and {r["status"] for r in rows.values()} == {"done"}
+    assert sorted(r["kind"] for r in rows.values()).count("original") == 4
+    for key, r in rows.items():
+        m = metrics(out, key)
+        assert {"test/score", "forget/score", "retain/score", "ood/score", "time/seconds"} <= set(m)
+        notes = json.loads(r["notes"])
+        assert notes["forget_size"] == {5: 6, 10: 12}[r["ratio"]]
+        assert notes["retain_sample_size"] == 60 == min(notes["retain_size"], 60)
+        if r["kind"] == "unlearned":
+            retrain = next(x for x in rows.values() if x["kind"] == "retrain" and (x["ratio"], x["seed"]) == (r["ratio"], r["seed"]))
+            assert r["budget_seconds"] == pytest.approx(retrain["seconds"])  # the budget is retraining's time
+            assert json.loads(r["optimizer"])["rule"] == "authors" and json.loads(r["optimizer"])["used"]["lr"] == 0.01
+            assert m["time/seconds_vs_retrain"] == pytest.approx(r["seconds"] / retrain["seconds"])
+            assert r["cut"] == 0 and r["weights"]
+        if r["kind"] == "original":
+            assert notes["source"] == "trained" and m["forget/score"] > m["test/score"]  # the original memorised Df
+    with sqlite3.connect(out / "results.db") as db:
+        config, versions, git = db.execute("SELECT config, versions, git FROM runs").fetchone()
+    assert json.loads(config)["name"] == "t"
+    assert {"torch", "mubench-harness", "mubench-plugin-testkit"} <= set(json.loads(versions))
+
+    before = sha(out / "results.db")
+    again = run_benchmark(validate(bench(tmp_path, "[exact, {name: ascent, args: {lr: 0.01}}]")), out)
+    assert again.ran == 0 and again.work == {} and again.exit_code == 0
+    assert sha(out / "results.db") == before  # byte for byte
+
+
+def test_cached_originals_and_signals_are_reused(tmp_path, kit):
+    out = tmp_path / "out"
+    path = bench(tmp_path, "[ascent]", seeds="[0]", ratios="[10]")
+    run_benchmark(validate(path), out)
+    first = {r["kind"]: metrics(out, k) for k, r in cells(out).items()}
+    (out / "results.db").unlink()
+    again = run_benchmark(validate(path), out)
+    # the original comes from the cache; the method, seeded, yields the same weights, so even its
+    # signals are found in the cache by weights hash: no forward pass at all
+    assert again.ran == 2 and again.work.get("train_original", 0) == 0 and again.work["signal_pass"] == 0
+    second = {r["kind"]: metrics(out, k) for k, r in cells(out).items()}
+    strip = lambda m: {k: v for k, v in m.items() if not k.startswith("time/")}  # noqa: E731
+    assert strip(first["original"]) == strip(second["original"]) and strip(first["unlearned"]) == strip(second["unlearned"])
+
+
+def test_failed_cells_are_isolated_and_redone(tmp_path, kit):
+    out = tmp_path / "out"
+    path = bench(tmp_path, "[explode, ascent]", seeds="[0]", ratios="[5, 10]", extra="metrics: [performance, boom]\n")
+    summary = run_benchmark(validate(path), out)
+    assert summary.exit_code == 1 and len(summary.failed) == 2
+    rows = cells(out)
+    for r in rows.values():
+        if r["label"] == "explode":
+            assert r["status"] == "failed" and "NonFiniteLoss" in r["error"] and "loss is nan" in r["error"]
+            assert metrics(out, r["key"]) == {}
+        else:
+            assert r["status"] == "done"
+            notes = json.loads(r["notes"])
+            assert "ZeroDivisionError: boom metric always fails" in notes["metric_errors"]["boom"]  # recorded, not fatal
+            assert "test/score" in metrics(out, r["key"])
+    again = run_benchmark(validate(path), out)
+    assert again.ran == 2 and again.exit_code == 1  # only the failed cells are redone
+
+
+def test_budget_cuts_a_slow_method(tmp_path, kit):
+    out = tmp_path / "out"
+    path = bench(tmp_path, "[exact, {name: slow, args: {step_seconds: 0.05, epochs: 5}}]", seeds="[0]", ratios="[10]",
+                 extra="budget: {max_fraction_of_retrain: 0.01}\n")
+    run_benchmark(validate(path), out)
+    slow = next(r for r in cells(out).values() if r["label"] == "slow")
+    assert slow["status"] == "done" and slow["cut"] == 1
+    assert json.loads(slow["notes"])["steps"] == 1  # stopped at the first step past its budget
+    exact = next(r for r in cells(out).values() if r["label"] == "exact")
+    assert exact["budget_seconds"] is None and slow["budget_seconds"] == pytest.approx(0.01 * exact["seconds"])
+
+
+def test_budget_without_retrain_uses_original_training_time(tmp_path, kit):
+    out = tmp_path / "out"
+    run_benchmark(validate(bench(tmp_path, "[ascent]", seeds="[0]", ratios="[10]")), out)
+    rows = list(cells(out).values())
+    orig = next(r for r in rows if r["kind"] == "original")
+    asc = next(r for r in rows if r["kind"] == "unlearned")
+    assert json.loads(asc["notes"])["budget_source"].startswith("original training time")
+    assert asc["budget_seconds"] == pytest.approx(orig["seconds"] * 108 / 120)
+
+
+def test_checkpoint_original(tmp_path, kit):
+    from safetensors.torch import save_model
+
+    from mubench_harness.testing import build_family, build_task, train_original
+
+    task = build_task("toy_blobs", n_train=120, n_test=60)
+    built = build_family("toy_mlp").build(task, "tiny", seed=5)
+    train_original(task, built, task.encode(task.load("mini")["train"], built), epochs=3)
+    save_model(built.model, str(tmp_path / "orig.safetensors"))
+    path = tmp_path / "b.yaml"
+    path.write_text("name: c\nseeds: [0]\ndeletion_ratios: [10]\ntasks: [{name: toy_blobs, args: {n_train: 120, n_test: 60},"
+                    " models: [{name: toy_mlp, checkpoint: orig.safetensors}]}]\nunlearners: [ascent]\n")
+    summary = run_benchmark(validate(path), tmp_path / "out")
+    assert summary.exit_code == 0 and summary.work.get("train_original", 0) == 0
+    orig = next(r for r in cells(tmp_path / "out").values() if r["kind"] == "original")
+    assert json.loads(orig["notes"])["source"] == "checkpoint" and orig["seconds"] is None
+    from mubench_harness.signals import weights_hash
+
+    assert orig["weights"] == weights_hash(built.model)  # the file's weights, not a fresh init
+
+
+def test_kill_minus_9_then_rerun_holds_each_cell_once(tmp_path, kit, cli_env):
+    out = tmp_path / "out"
+    path = bench(tmp_path, "[{name: slow, args: {step_seconds: 0.1, epochs: 3}}]", seeds="[0, 1]", ratios="[5, 10]")
+    proc = subprocess.Popen([*mubench_cmd(), "run", str(path), "--output-dir", str(out), "--no-progress"],
+                            env=cli_env(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    try:
+        deadline = time.time() + 120
+        while time.time() < deadline:  # wait until some cell is done and another is mid-way
+            if (out / "results.db").exists():
+                try:
+                    st = [s for (s,) in sqlite3.connect(out / "results.db").execute("SELECT status FROM cells")]
+                except sqlite3.OperationalError:
+                    st = []
+                if "done" in st and "running" in st:
+                    break
+            time.sleep(0.05)
+        else:
+            pytest.fail("the run never reached a running cell")
+    finally:
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait()
+    assert proc.returncode == -signal.SIGKILL
+    partial = cells(out)
+    assert "running" in {r["status"] for r in partial.values()}
+    rerun = run_benchmark(validate(path), out)
+    assert rerun.exit_code == 0 and 0 < rerun.ran < rerun.cells
+    final = cells(out)
+    grid = {c.key for c in expand_grid(validate(path))}
+    assert set(final) == grid and len(final) == 8 and {r["status"] for r in final.values()} == {"done"}
+    for key in grid:  # every cell's metrics present exactly once (primary key cell, name)
+        assert metrics(out, key)
+
+
+def test_changed_args_are_new_cells_and_the_report_shows_the_latest(tmp_path, kit):
+    from mubench_harness.report import load_results
+
+    out = tmp_path / "out"
+    run_benchmark(validate(bench(tmp_path, "[{name: ascent, args: {lr: 0.01}}]", seeds="[0]", ratios="[10]")), out)
+    summary = run_benchmark(validate(bench(tmp_path, "[{name: ascent, args: {lr: 0.02}}]", seeds="[0]", ratios="[10]")), out)
+    assert summary.ran == 1  # the original's reference row is unchanged, the method's cell is new
+    assert len(cells(out)) == 3
+    assert len(load_results(out).cells) == 2
