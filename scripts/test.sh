@@ -1,0 +1,15 @@
+#!/usr/bin/env bash
+# Every test: the core suite in .venv (core + all plugins installed), then the tox matrix (the core
+# alone, and each plugin alone beside the core), two envs at a time. Run scripts/install.sh first.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export HF_HUB_OFFLINE=1 HF_DATASETS_OFFLINE=1 TRANSFORMERS_OFFLINE=1 OMP_NUM_THREADS=1
+
+# pytest exits 5 when it collects nothing: a plugin without tests is an error here, said plainly
+for p in plugins/mubench-plugin-*/; do
+  compgen -G "$p/tests/test_*.py" > /dev/null || { echo "error: $p has no tests/test_*.py" >&2; exit 1; }
+done
+
+.venv/bin/python -m pytest -q -p no:cacheprovider -n 2 tests
+TOX=(.venv/bin/python -m tox)
+"${TOX[@]}" p -p "${TOX_PARALLEL:-2}" -e ALL
