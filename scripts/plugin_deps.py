@@ -22,4 +22,4 @@ def plugin_dependencies(plugins_dir: Path) -> list[str]:
 
 
 if __name__ == "__main__":
-    print("\n".join(plugin_dependencies(Path(sys.argv[1] if len(sys.argv) > 1 else "plugins"))))
+    sys.stdout.write("".join(f"{dep}\n" for dep in plugin_dependencies(Path(sys.argv[1] if len(sys.argv) > 1 else "plugins"))))
