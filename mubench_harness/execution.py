@@ -8,8 +8,8 @@ tests can assert that a rerun does nothing.
 from __future__ import annotations
 
 import copy
-import hashlib
 import json
+import sys
 import time
 import traceback
 from collections import Counter
@@ -27,9 +27,10 @@ from .data import Rows
 from .metrics import Evaluation
 from .runner import Cell, CellOutcome
 from .signals import SignalCache, weights_hash
+from .resources import build_device, fit_recipe, load_checkpoint, rows_digest, synchronize
 from .splits import forget_indices, retain_indices
 from .store import Store, now
-from .training import Budget, Meter, OptimizerConfig, Phase, make_optimizer, run_loop
+from .training import Budget
 
 
 @dataclass
@@ -61,43 +62,6 @@ class Split:
     retain_sample: Rows  # seeded fixed-size sample of Dr for evaluation
 
 
-def synchronize(device: torch.device) -> None:
-    """Wait for queued device work before reading the clock."""
-    if device.type == "cuda":
-        torch.cuda.synchronize(device)
-
-
-def rows_digest(rows: Rows) -> str:
-    """Content hash of encoded data (every column), for the original-model cache key."""
-    h = hashlib.sha256()
-    for name in sorted(rows.columns):
-        t = rows[name].detach().cpu().contiguous()
-        h.update(name.encode())
-        h.update(str(t.dtype).encode() + str(tuple(t.shape)).encode())
-        h.update(t.view(torch.uint8).numpy().tobytes() if t.dtype != torch.bool else t.numpy().tobytes())
-    return h.hexdigest()[:20]
-
-
-def build_device(bench) -> tuple[torch.device, Any]:
-    """The device and, for a distributed backend, the ``accelerate.Accelerator`` built from the file."""
-    if bench.device == "cuda" and not torch.cuda.is_available():
-        raise RuntimeError("device: cuda was requested but no CUDA device is available")
-    use_cuda = bench.device == "cuda" or (bench.device == "auto" and torch.cuda.is_available())
-    backend = bench.distributed.backend
-    if backend == "none":
-        return torch.device("cuda" if use_cuda else "cpu"), None
-    from accelerate import Accelerator
-
-    kwargs: dict[str, Any] = {"cpu": not use_cuda, "mixed_precision": bench.mixed_precision}
-    if backend == "deepspeed":
-        from accelerate.utils import DeepSpeedPlugin
-
-        kwargs["deepspeed_plugin"] = DeepSpeedPlugin(zero_stage=bench.distributed.zero_stage or None,
-                                                     hf_ds_config=bench.distributed.config)
-    accelerator = Accelerator(**kwargs)
-    return accelerator.device, accelerator
-
-
 class Runtime:
     """Caches and resources shared by the cells of one ``mubench run``."""
 
@@ -117,6 +81,7 @@ class Runtime:
         self._prepared: dict[tuple[str, str, str], Prepared] = {}
         self._original: tuple[tuple, Original] | None = None  # one original in memory at a time
         self._splits: dict[tuple[str, str, str, int], Split] = {}
+        self._epoch_seconds: dict[tuple, float] = {}
 
     def close(self) -> None:
         self._original = None
@@ -179,8 +144,11 @@ class Runtime:
         model_entry = next(m for m in self.entry(cell.task).models if m.name == cell.model)
         built = p.family.build(p.task, cell.scale, init="pretrained", seed=cell.seed)
         if model_entry.checkpoint:
-            load_checkpoint(built.model, model_entry.checkpoint, self.v)
+            load_checkpoint(built.model, model_entry.checkpoint, self.v.base_dir)
             orig = Original(built.model, "", None, None, "checkpoint")
+        elif self.registry.get("models", cell.model).given:
+            # the family's pretrained weights ARE the original (an instruction-tuned LLM, ...)
+            orig = Original(built.model, "", None, None, "given")
         else:
             orig = self._trained_original(cell, p, built)
         orig.model.to(self.device).eval().requires_grad_(False)
@@ -201,28 +169,15 @@ class Runtime:
             load_model(built.model, str(path), device="cpu")
             meta = json.loads(meta_path.read_text())
             return Original(built.model, "", meta["seconds"], meta["flops"], "cache")
-        model = built.model.to(self.device).train()
-        opt = make_optimizer(model.parameters(), OptimizerConfig(name=r.optimizer, lr=r.lr, weight_decay=r.weight_decay, momentum=r.momentum))
-        if self.accelerator is not None:
-            model, opt = self.accelerator.prepare(model, opt)
-        task = p.task
-        phase = Phase("train", p.train, r.batch_size, lambda m, b: task.per_sample_loss(m, task.prepare_batch(b, p.built)).mean())
-        meter = Meter()
-        synchronize(self.device)
-        start = time.perf_counter()
-        run_loop(model, lambda e: [phase], epochs=r.epochs, optimizer=opt, seed=cell.seed,
-                 accelerator=self.accelerator, meter=meter, device=self.device)
-        synchronize(self.device)
-        seconds = time.perf_counter() - start
-        if self.accelerator is not None:
-            model = self.accelerator.unwrap_model(model)
+        model, seconds, flops = fit_recipe(p.task, p.built, built.model, p.train, seed=cell.seed, device=self.device,
+                                           accelerator=self.accelerator)
         self.work["train_original"] += 1
         folder.mkdir(parents=True, exist_ok=True)
         tmp = path.with_suffix(".tmp")
         save_model(model, str(tmp))
         tmp.replace(path)  # atomic: a kill never leaves a half-written checkpoint under its final name
-        meta_path.write_text(json.dumps({"seconds": seconds, "flops": meter.flops, "recipe": recipe, "seed": cell.seed}))
-        return Original(model, "", seconds, meter.flops, "trained")
+        meta_path.write_text(json.dumps({"seconds": seconds, "flops": flops, "recipe": recipe, "seed": cell.seed}))
+        return Original(model, "", seconds, flops, "trained")
 
     # -- evaluation --------------------------------------------------------------------------------
     def eval_splits(self, cell: Cell) -> dict[str, Rows]:
@@ -284,7 +239,12 @@ class Runtime:
     # -- a cell --------------------------------------------------------------------------------------
     def run_cell(self, cell: Cell) -> CellOutcome:
         """Run one cell; never raises: a failure (NaN loss included) is recorded with its traceback."""
+        from tqdm.auto import tqdm
+
         rec = cell.record("running", started=now())
+        stages = ["original", "evaluate"] if cell.kind == "original" else ["original", "unlearn", "evaluate"]
+        self.stage = tqdm(stages, desc=f"{cell.label} r{cell.ratio} s{cell.seed}", leave=False, file=sys.stderr,
+                          disable=None if self.progress is None else not self.progress)
         try:
             if cell.kind == "original":
                 self._original_cell(cell, rec)
@@ -294,11 +254,18 @@ class Runtime:
         except Exception:  # noqa: BLE001 - cells are isolated
             rec.status = "failed"
             rec.error = traceback.format_exc()
+        finally:
+            self.stage.close()
         rec.finished = now()
         return CellOutcome(rec)
 
+    def _advance(self, stage: str) -> None:
+        self.stage.set_postfix_str(stage, refresh=False)
+        self.stage.update(1)
+
     def _original_cell(self, cell: Cell, rec) -> None:
         orig = self.original(cell)
+        self._advance("original ready")
         p = self.prepared(cell.task, cell.model, cell.scale)
         sig = self.signals_of(cell, orig.model, orig.weights)
         retrain_sig, retrain_s, retrain_f = self.retrain_reference(cell)
@@ -306,6 +273,7 @@ class Runtime:
                         seed=cell.seed, seconds=orig.seconds or 0.0, flops=orig.flops or 0.0,
                         retrain_seconds=retrain_s, retrain_flops=retrain_f, notes={"source": orig.source})
         rec.metrics, errors = self.evaluate(cell, ev)
+        self._advance("evaluated")
         rec.seconds, rec.flos, rec.weights = orig.seconds, orig.flops, orig.weights
         rec.notes = {"source": orig.source, "train_size": len(p.train), **self._sizes(cell)}
         if errors:
@@ -320,10 +288,21 @@ class Runtime:
         if orig.seconds is not None:
             n = len(sp.forget) + len(sp.retain)
             return frac * orig.seconds * len(sp.retain) / n, "original training time × |Dr|/|D|"
-        return None, "no retrain cell and no original training time: unlimited"
+        # an original taken as given (checkpoint): the budget is one epoch of the task's recipe on Dr
+        return frac * self._one_epoch_seconds(cell, orig, sp), "one epoch of the task recipe on Dr (given original)"
+
+    def _one_epoch_seconds(self, cell: Cell, orig: Original, sp: Split) -> float:
+        key = (cell.task, cell.model, cell.scale, cell.seed, cell.ratio)
+        if key not in self._epoch_seconds:
+            p = self.prepared(cell.task, cell.model, cell.scale)
+            model = copy.deepcopy(orig.model).requires_grad_(True)
+            _, self._epoch_seconds[key], _ = fit_recipe(p.task, p.built, model, sp.retain, seed=cell.seed, device=self.device, epochs=1)
+            self.work["budget_epoch"] += 1
+        return self._epoch_seconds[key]
 
     def _unlearn_cell(self, cell: Cell, rec) -> None:
         orig = self.original(cell)
+        self._advance("original ready")
         p, sp = self.prepared(cell.task, cell.model, cell.scale), self.split(cell)
         spec = self.registry.get("unlearners", cell.unlearner)
         method = spec.load()(self.v.unlearner_args[cell.label])
@@ -353,6 +332,7 @@ class Runtime:
         synchronize(device)
         seconds = time.perf_counter() - start
         self.work["unlearn"] += 1
+        self._advance("unlearned")
         if self.accelerator is not None:
             model = self.accelerator.unwrap_model(model)
         if orig.weights != weights_hash(orig.model):
@@ -366,6 +346,7 @@ class Runtime:
                         seed=seed, seconds=seconds, flops=ctx.meter.flops, retrain_seconds=retrain_s,
                         retrain_flops=retrain_f, notes=dict(ctx.notes))
         rec.metrics, errors = self.evaluate(cell, ev)
+        self._advance("evaluated")
         rec.seconds, rec.flos, rec.cut, rec.weights = seconds, ctx.meter.flops, bool(ctx.result.cut), weights
         rec.budget_seconds = budget_s
         rec.optimizer = {"rule": self.rule.name, "paper_lr": self.rule.lr, "paper_batch_size": self.rule.batch_size,
@@ -378,19 +359,3 @@ class Runtime:
     def _sizes(self, cell: Cell) -> dict[str, int]:
         sp = self.split(cell)
         return {"forget_size": len(sp.forget), "retain_size": len(sp.retain), "retain_sample_size": len(sp.retain_sample)}
-
-
-def load_checkpoint(model: torch.nn.Module, checkpoint: str, v: Validated) -> None:
-    """Load an already-trained original: a local safetensors file or folder, or a hub repository id."""
-    from safetensors.torch import load_model
-
-    local = v.resolve(checkpoint)
-    if local.is_dir():
-        local = local / "model.safetensors"
-    if not local.is_file():
-        from huggingface_hub import hf_hub_download
-
-        local = Path(hf_hub_download(checkpoint, "model.safetensors"))
-    missing, unexpected = load_model(model, str(local), strict=False, device="cpu")
-    if missing or unexpected:
-        raise ValueError(f"{local}: checkpoint does not fit the model (missing {sorted(missing)[:5]}, unexpected {sorted(unexpected)[:5]})")

@@ -163,6 +163,9 @@ def test_checkpoint_original(tmp_path, kit):
     assert summary.exit_code == 0 and summary.work.get("train_original", 0) == 0
     orig = next(r for r in cells(tmp_path / "out").values() if r["kind"] == "original")
     assert json.loads(orig["notes"])["source"] == "checkpoint" and orig["seconds"] is None
+    asc = next(r for r in cells(tmp_path / "out").values() if r["kind"] == "unlearned")
+    assert json.loads(asc["notes"])["budget_source"].startswith("one epoch of the task recipe on Dr")
+    assert summary.work["budget_epoch"] == 1 and asc["budget_seconds"] > 0
     from mubench_harness.signals import weights_hash
 
     assert orig["weights"] == weights_hash(built.model)  # the file's weights, not a fresh init

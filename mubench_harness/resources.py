@@ -1,0 +1,90 @@
+"""Resources of a run that are not about one cell: the device and accelerator, checkpoints, content
+hashes, and fitting a model with a task's recipe through the one loop."""
+from __future__ import annotations
+
+import hashlib
+import time
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from .contracts import Built, Task
+from .data import Rows
+from .training import Meter, OptimizerConfig, Phase, make_optimizer, run_loop
+
+
+def synchronize(device: torch.device) -> None:
+    """Wait for queued device work before reading the clock."""
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+
+
+def rows_digest(rows: Rows) -> str:
+    """Content hash of encoded data (every column), for the original-model cache key."""
+    h = hashlib.sha256()
+    for name in sorted(rows.columns):
+        t = rows[name].detach().cpu().contiguous()
+        h.update(name.encode())
+        h.update(str(t.dtype).encode() + str(tuple(t.shape)).encode())
+        h.update(t.view(torch.uint8).numpy().tobytes() if t.dtype != torch.bool else t.numpy().tobytes())
+    return h.hexdigest()[:20]
+
+
+def build_device(bench) -> tuple[torch.device, Any]:
+    """The device and, for a distributed backend, the ``accelerate.Accelerator`` built from the file."""
+    if bench.device == "cuda" and not torch.cuda.is_available():
+        raise RuntimeError("device: cuda was requested but no CUDA device is available")
+    use_cuda = bench.device == "cuda" or (bench.device == "auto" and torch.cuda.is_available())
+    backend = bench.distributed.backend
+    if backend == "none":
+        return torch.device("cuda" if use_cuda else "cpu"), None
+    from accelerate import Accelerator
+
+    kwargs: dict[str, Any] = {"cpu": not use_cuda, "mixed_precision": bench.mixed_precision}
+    if backend == "deepspeed":
+        from accelerate.utils import DeepSpeedPlugin
+
+        kwargs["deepspeed_plugin"] = DeepSpeedPlugin(zero_stage=bench.distributed.zero_stage or None,
+                                                     hf_ds_config=bench.distributed.config)
+    accelerator = Accelerator(**kwargs)
+    return accelerator.device, accelerator
+
+
+def fit_recipe(task: Task, built: Built, model: torch.nn.Module, rows: Rows, *, seed: int, device: torch.device,
+               accelerator=None, epochs: int | None = None) -> tuple[torch.nn.Module, float, float]:
+    """Train ``model`` on ``rows`` with the task's recipe (the original's training, or one epoch of it
+    for a given original's budget). Returns the model (unwrapped), wall-clock seconds and FLOs."""
+    r = task.recipe
+    model = model.to(device).train()
+    opt = make_optimizer(model.parameters(), OptimizerConfig(name=r.optimizer, lr=r.lr, weight_decay=r.weight_decay, momentum=r.momentum))
+    if accelerator is not None:
+        model, opt = accelerator.prepare(model, opt)
+    phase = Phase("train", rows, r.batch_size, lambda m, b: task.per_sample_loss(m, task.prepare_batch(b, built)).mean())
+    meter = Meter()
+    synchronize(device)
+    start = time.perf_counter()
+    run_loop(model, lambda e: [phase], epochs=epochs or r.epochs, optimizer=opt, seed=seed, accelerator=accelerator,
+             meter=meter, device=device)
+    synchronize(device)
+    seconds = time.perf_counter() - start
+    if accelerator is not None:
+        model = accelerator.unwrap_model(model)
+    return model, seconds, meter.flops
+
+
+def load_checkpoint(model: torch.nn.Module, checkpoint: str, base_dir: Path) -> None:
+    """Load an already-trained original: a local safetensors file or folder, or a hub repository id."""
+    from safetensors.torch import load_model
+
+    local = Path(checkpoint).expanduser()
+    local = local if local.is_absolute() else base_dir / local
+    if local.is_dir():
+        local = local / "model.safetensors"
+    if not local.is_file():
+        from huggingface_hub import hf_hub_download
+
+        local = Path(hf_hub_download(checkpoint, "model.safetensors"))
+    missing, unexpected = load_model(model, str(local), strict=False, device="cpu")
+    if missing or unexpected:
+        raise ValueError(f"{local}: checkpoint does not fit the model (missing {sorted(missing)[:5]}, unexpected {sorted(unexpected)[:5]})")
