@@ -213,3 +213,37 @@ def test_changed_args_are_new_cells_and_the_report_shows_the_latest(tmp_path, ki
     assert summary.ran == 1  # the original's reference row is unchanged, the method's cell is new
     assert len(cells(out)) == 3
     assert len(load_results(out).cells) == 2
+
+
+def test_given_original_is_not_trained(tmp_path, kit):
+    """A family whose pretrained weights are the original (``given``): no training, budget = one epoch."""
+    from mubench_harness import hookimpl
+    from mubench_harness.plugins import load_registry
+    from mubench_harness.specs import ModelSpec
+
+    class Given:
+        @hookimpl
+        def mubench_models(self):
+            yield ModelSpec(name="given_mlp", factory="mubench_harness.builtins.toy_impl:MLPFamily", summary="s",
+                            scales={"tiny": None}, serves=("classification:tabular",), given=True)
+
+    path = tmp_path / "g.yaml"
+    path.write_text("name: g\nseeds: [0]\ndeletion_ratios: [10]\n"
+                    "tasks: [{name: toy_blobs, args: {n_train: 120, n_test: 60}, models: [given_mlp]}]\nunlearners: [ascent]\n")
+    summary = run_benchmark(validate(path, registry=load_registry(extra_plugins=(Given(),))), tmp_path / "out")
+    assert summary.exit_code == 0 and summary.work.get("train_original", 0) == 0 and summary.work["budget_epoch"] == 1
+    orig = next(r for r in cells(tmp_path / "out").values() if r["kind"] == "original")
+    assert json.loads(orig["notes"])["source"] == "given"
+    assert metrics(tmp_path / "out", orig["key"])["test/score"] < 0.6  # an untrained MLP: near chance, not memorised
+
+
+def test_accelerate_backend(tmp_path, kit):
+    """The distributed block builds an accelerate.Accelerator that the original's training and the
+    method's ctx.train both run through (single CPU process here)."""
+    path = bench(tmp_path, "[exact, ascent]", seeds="[0]", ratios="[10]", extra="distributed: {backend: accelerate}\n")
+    summary = run_benchmark(validate(path), tmp_path / "out")
+    assert summary.exit_code == 0 and summary.work["train_original"] == 1
+    rows = cells(tmp_path / "out")
+    assert {r["status"] for r in rows.values()} == {"done"}
+    with sqlite3.connect(tmp_path / "out" / "results.db") as db:
+        assert json.loads(db.execute("SELECT config FROM runs").fetchone()[0])["distributed"]["backend"] == "accelerate"
