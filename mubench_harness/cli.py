@@ -83,8 +83,14 @@ def cmd_run(ns) -> int:
     from .config import validate
     from .runner import run_benchmark
 
+    from .resources import DeviceUnavailable
+    from .runner import RunInProgress
+
     v = validate(ns.file)  # both phases before anything is created
-    summary = run_benchmark(v, ns.output_dir, progress=None if not ns.no_progress else False)
+    try:
+        summary = run_benchmark(v, ns.output_dir, progress=None if not ns.no_progress else False)
+    except (DeviceUnavailable, RunInProgress) as exc:
+        raise BadInput(f"{ns.file}: {exc}") from None
     if summary.ran == 0:
         print(f"{summary.output_dir}: all {summary.cells} cells already done; nothing to run", file=sys.stderr)
     else:

@@ -65,14 +65,14 @@ class Split:
 class Runtime:
     """Caches and resources shared by the cells of one ``mubench run``."""
 
-    def __init__(self, v: Validated, output_dir: Path, store: Store, *, progress: bool | None = None):
+    def __init__(self, v: Validated, output_dir: Path, store: Store, *, progress: bool | None = None, device=None):
         self.v = v
         self.bench = v.bench
         self.registry = v.registry
         self.out = Path(output_dir)
         self.store = store
         self.progress = progress
-        self.device, self.accelerator = build_device(v.bench)
+        self.device, self.accelerator = device or build_device(v.bench)
         o = v.bench.optimizer
         self.rule = OptimizerRule(o.rule, lr=o.paper_lr, batch_size=o.paper_batch_size)
         self.signals = SignalCache(self.out / "cache" / "signals")

@@ -14,6 +14,10 @@ from .data import Rows
 from .training import Meter, OptimizerConfig, Phase, make_optimizer, run_loop
 
 
+class DeviceUnavailable(RuntimeError):
+    """The benchmark file asks for a device this machine does not have (bad input: exit 2)."""
+
+
 def synchronize(device: torch.device) -> None:
     """Wait for queued device work before reading the clock."""
     if device.type == "cuda":
@@ -34,7 +38,7 @@ def rows_digest(rows: Rows) -> str:
 def build_device(bench) -> tuple[torch.device, Any]:
     """The device and, for a distributed backend, the ``accelerate.Accelerator`` built from the file."""
     if bench.device == "cuda" and not torch.cuda.is_available():
-        raise RuntimeError("device: cuda was requested but no CUDA device is available")
+        raise DeviceUnavailable("device: cuda was requested but no CUDA device is available")
     use_cuda = bench.device == "cuda" or (bench.device == "auto" and torch.cuda.is_available())
     backend = bench.distributed.backend
     if backend == "none":

@@ -128,10 +128,14 @@ def run_benchmark(v: Validated, output_dir: str | Path | None = None, *, progres
     from tqdm.auto import tqdm
 
     from .execution import Runtime
+    from .resources import build_device
 
+    device = build_device(v.bench)  # an unavailable device is bad input: fail before creating anything
+    out.mkdir(parents=True, exist_ok=True)
+    lock = _lock(out)
     store = open_store(out)
     run_id = store.start_run(v.bench.model_dump(mode="json"), keys)
-    runtime = Runtime(v, out, store, progress=progress)
+    runtime = Runtime(v, out, store, progress=progress, device=device)
     hook = v.registry.manager.hook
     try:
         for cell in tqdm(pending, desc=f"mubench {v.bench.name}", unit="cell", disable=_no_bar(progress), file=sys.stderr):
@@ -146,15 +150,36 @@ def run_benchmark(v: Validated, output_dir: str | Path | None = None, *, progres
 
                 outcome = CellOutcome(cell.record("failed", started=started, error=traceback.format_exc()))
             store.finish_cell(outcome.record, run_id)
-            hook.mubench_cell_finished(cell=cell, outcome=outcome)
+            try:
+                hook.mubench_cell_finished(cell=cell, outcome=outcome)
+            except Exception as exc:  # noqa: BLE001 - a logger's failure never stops the sweep
+                print(f"warning: a mubench_cell_finished hook failed for {cell.key}: {type(exc).__name__}: {exc}", file=sys.stderr)
         store.finish_run(run_id)
         final = store.statuses()
     finally:
         summary.work = dict(runtime.work)
         runtime.close()
         store.close()
+        lock.close()
     summary.failed = [k for k in keys if final.get(k) == "failed"]
     return summary
+
+
+class RunInProgress(RuntimeError):
+    """Another ``mubench run`` holds the output folder."""
+
+
+def _lock(out: Path):
+    """An exclusive lock on the output folder for the whole run (released when the process dies)."""
+    import fcntl
+
+    handle = open(out / ".lock", "w")  # noqa: SIM115 - held until the run ends
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        handle.close()
+        raise RunInProgress(f"{out}: another `mubench run` is using this output folder") from None
+    return handle
 
 
 def _no_bar(progress: bool | None) -> bool | None:

@@ -247,3 +247,44 @@ def test_accelerate_backend(tmp_path, kit):
     assert {r["status"] for r in rows.values()} == {"done"}
     with sqlite3.connect(tmp_path / "out" / "results.db") as db:
         assert json.loads(db.execute("SELECT config FROM runs").fetchone()[0])["distributed"]["backend"] == "accelerate"
+
+
+def test_one_run_per_output_folder(tmp_path, kit):
+    import fcntl
+
+    from mubench_harness.runner import RunInProgress
+
+    out = tmp_path / "out"
+    out.mkdir()
+    with open(out / ".lock", "w") as held:
+        fcntl.flock(held, fcntl.LOCK_EX)
+        with pytest.raises(RunInProgress, match="another `mubench run` is using"):
+            run_benchmark(validate(bench(tmp_path, "[ascent]", seeds="[0]", ratios="[10]")), out)
+    assert not (out / "results.db").exists()
+
+
+def test_unavailable_device_is_bad_input_and_creates_nothing(tmp_path, kit, monkeypatch, capsys):
+    import torch
+
+    from mubench_harness.cli import main
+
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    path = bench(tmp_path, "[ascent]", seeds="[0]", ratios="[10]", extra="device: cuda\n")
+    assert main(["run", str(path), "--output-dir", str(tmp_path / "out")]) == 2
+    assert "no CUDA device is available" in capsys.readouterr().err
+    assert not (tmp_path / "out").exists()
+
+
+def test_a_failing_logger_does_not_stop_the_sweep(tmp_path, kit, capsys):
+    from mubench_harness import hookimpl
+    from mubench_harness.plugins import load_registry
+
+    class Broken:
+        @hookimpl
+        def mubench_cell_finished(self, cell, outcome):
+            raise OSError("disk full")
+
+    path = bench(tmp_path, "[ascent]", seeds="[0]", ratios="[10]")
+    summary = run_benchmark(validate(path, registry=load_registry(extra_plugins=(Broken(),))), tmp_path / "out")
+    assert summary.exit_code == 0 and summary.ran == 2
+    assert capsys.readouterr().err.count("OSError: disk full") == 2
