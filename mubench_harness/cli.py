@@ -97,7 +97,7 @@ def cmd_run(ns) -> int:
         print(f"{summary.output_dir}: ran {summary.ran} of {summary.cells} cells", file=sys.stderr)
     from .report import load_results, render
 
-    print(render(load_results(summary.output_dir), "github"))
+    print(render(load_results(summary.output_dir, keys=summary.keys), "github"))
     if summary.failed:
         print(f"{len(summary.failed)} cell(s) failed; their tracebacks are in {summary.output_dir / 'results.db'} (cells.error):",
               file=sys.stderr)

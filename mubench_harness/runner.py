@@ -63,6 +63,7 @@ class CellOutcome:
 class RunSummary:
     output_dir: Path
     cells: int  # cells in the grid
+    keys: list[str]  # the grid's cell keys, in run order
     ran: int  # cells run now
     failed: list[str] = field(default_factory=list)  # keys of failed cells in the grid (now or before)
     skipped_pairs: list[tuple[str, str]] = field(default_factory=list)
@@ -121,7 +122,7 @@ def run_benchmark(v: Validated, output_dir: str | Path | None = None, *, progres
     else:
         statuses = {}
     pending = [c for c in cells if statuses.get(c.key) != "done"]
-    summary = RunSummary(out, len(cells), len(pending), skipped_pairs=list(v.skipped))
+    summary = RunSummary(out, len(cells), keys, len(pending), skipped_pairs=list(v.skipped))
     if not pending:
         return summary
 

@@ -288,3 +288,17 @@ def test_a_failing_logger_does_not_stop_the_sweep(tmp_path, kit, capsys):
     summary = run_benchmark(validate(path, registry=load_registry(extra_plugins=(Broken(),))), tmp_path / "out")
     assert summary.exit_code == 0 and summary.ran == 2
     assert capsys.readouterr().err.count("OSError: disk full") == 2
+
+
+def test_run_prints_its_own_grid_even_when_nothing_is_left(tmp_path, kit, capsys):
+    from mubench_harness.cli import main
+
+    a = bench(tmp_path, "[{name: ascent, args: {lr: 0.01}}]", seeds="[0]", ratios="[10]", name="a.yaml")
+    b = bench(tmp_path, "[exact]", seeds="[0]", ratios="[10]", name="b.yaml")
+    out = str(tmp_path / "out")
+    assert main(["run", str(a), "--output-dir", out, "--no-progress"]) == 0
+    assert main(["run", str(b), "--output-dir", out, "--no-progress"]) == 0
+    capsys.readouterr()
+    assert main(["run", str(a), "--output-dir", out, "--no-progress"]) == 0  # nothing to run: a's table
+    table = capsys.readouterr().out
+    assert "ascent" in table and "exact" not in table

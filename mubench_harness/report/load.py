@@ -17,9 +17,10 @@ class ReportData:
     versions: dict = field(default_factory=dict)
 
 
-def load_results(folder: str | Path, *, only_latest_grid: bool = True) -> ReportData:
+def load_results(folder: str | Path, *, only_latest_grid: bool = True, keys: list[str] | None = None) -> ReportData:
     """Cells of the run folder. With ``only_latest_grid``, only the cells the latest run's benchmark
-    defines (a benchmark edited between runs leaves its old cells in the database, unreported)."""
+    defines (a benchmark edited between runs leaves its old cells in the database, unreported);
+    ``keys`` selects exactly those cells instead (``mubench run`` reports its own grid)."""
     path = Path(folder) / "results.db"
     if not path.is_file():
         raise FileNotFoundError(f"{path}: no results database (run `mubench run` first)")
@@ -28,7 +29,7 @@ def load_results(folder: str | Path, *, only_latest_grid: bool = True) -> Report
     db.row_factory = sqlite3.Row
     try:
         run = db.execute("SELECT * FROM runs ORDER BY id DESC LIMIT 1").fetchone()
-        grid = set(json.loads(run["grid"])) if run is not None and only_latest_grid else None
+        grid = set(keys) if keys is not None else set(json.loads(run["grid"])) if run is not None and only_latest_grid else None
         metrics: dict[str, dict[str, float | None]] = {}
         for r in db.execute("SELECT cell, name, value FROM metrics"):
             metrics.setdefault(r["cell"], {})[r["name"]] = r["value"]
