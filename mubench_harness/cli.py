@@ -83,8 +83,7 @@ def cmd_run(ns) -> int:
     from .config import validate
     from .runner import run_benchmark
 
-    from .resources import DeviceUnavailable
-    from .runner import RunInProgress
+    from .runner import DeviceUnavailable, RunInProgress
 
     v = validate(ns.file)  # both phases before anything is created
     try:

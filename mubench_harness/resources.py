@@ -11,11 +11,8 @@ import torch
 
 from .contracts import Built, Task
 from .data import Rows
+from .runner import DeviceUnavailable
 from .training import Meter, OptimizerConfig, Phase, make_optimizer, run_loop
-
-
-class DeviceUnavailable(RuntimeError):
-    """The benchmark file asks for a device this machine does not have (bad input: exit 2)."""
 
 
 def synchronize(device: torch.device) -> None:

@@ -166,6 +166,10 @@ def run_benchmark(v: Validated, output_dir: str | Path | None = None, *, progres
     return summary
 
 
+class DeviceUnavailable(RuntimeError):
+    """The benchmark file asks for a device this machine does not have (bad input: exit 2)."""
+
+
 class RunInProgress(RuntimeError):
     """Another ``mubench run`` holds the output folder."""
 

@@ -84,8 +84,12 @@ def test_run_validate_report_and_exit_codes(tmp_path, install_plugins, cli_env):
     assert r.returncode == 0, r.stderr
     assert "| toy_blobs" in r.stdout and "ascent" in r.stdout and "original" in r.stdout  # the table is printed
     assert (tmp_path / "out" / "results.db").is_file()
-    again = run(["run", str(good), "--output-dir", str(tmp_path / "out")], env)
-    assert again.returncode == 0 and "nothing to run" in again.stderr
+    # a finished benchmark's rerun does no work: it does not even import torch
+    code = (f"import sys; from mubench_harness.cli import main; rc = main(['run', {str(good)!r}, '--output-dir', {str(tmp_path / 'out')!r}]);"
+            " print(rc, 'torch' in sys.modules)")
+    again = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=300)
+    assert again.stdout.strip().endswith("0 False") and "nothing to run" in again.stderr, (again.stdout, again.stderr)
+    assert "| toy_blobs" in again.stdout  # the table is printed again
     for fmt, probe in (("github", "|--"), ("markdown", "|:"), ("latex", "\\toprule"), ("csv", "test/score mean")):
         rep = run(["report", str(tmp_path / "out"), "--format", fmt], env)
         assert rep.returncode == 0 and probe in rep.stdout, (fmt, rep.stdout)
