@@ -171,6 +171,26 @@ def test_checkpoint_original(tmp_path, kit):
     assert orig["weights"] == weights_hash(built.model)  # the file's weights, not a fresh init
 
 
+def test_checkpoint_hub_id_is_downloaded(tmp_path, kit, monkeypatch):
+    """``owner/name`` that is not a local path is a hub repository: its model.safetensors is fetched
+    through huggingface_hub (mocked here: tests are offline)."""
+    import huggingface_hub
+    from safetensors.torch import save_model
+
+    from mubench_harness.testing import build_family, build_task
+
+    task = build_task("toy_blobs", n_train=120, n_test=60)
+    built = build_family("toy_mlp").build(task, "tiny", seed=9)
+    save_model(built.model, str(tmp_path / "hub.safetensors"))
+    asked = []
+    monkeypatch.setattr(huggingface_hub, "hf_hub_download", lambda repo, filename: asked.append((repo, filename)) or str(tmp_path / "hub.safetensors"))
+    path = tmp_path / "b.yaml"
+    path.write_text("name: c\nseeds: [0]\ndeletion_ratios: [10]\ntasks: [{name: toy_blobs, args: {n_train: 120, n_test: 60},"
+                    " models: [{name: toy_mlp, checkpoint: someorg/toy-original}]}]\nunlearners: [ascent]\n")
+    assert run_benchmark(validate(path), tmp_path / "out").exit_code == 0
+    assert asked == [("someorg/toy-original", "model.safetensors")]
+
+
 def test_kill_minus_9_then_rerun_holds_each_cell_once(tmp_path, kit, cli_env):
     out = tmp_path / "out"
     path = bench(tmp_path, "[{name: slow, args: {step_seconds: 0.1, epochs: 3}}]", seeds="[0, 1]", ratios="[5, 10]")
