@@ -136,6 +136,12 @@ class Benchmark(Strict):
             raise ValueError("a deletion ratio is listed twice")
         return v
 
+    @field_validator("mixed_precision", mode="before")
+    @classmethod
+    def _yaml_no(cls, v):
+        # YAML 1.1 reads an unquoted `no` as false; mean what the user wrote
+        return "no" if v is False else v
+
     @field_validator("seeds")
     @classmethod
     def _seeds(cls, v):

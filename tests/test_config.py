@@ -56,6 +56,11 @@ def test_good_file_and_defaults(tmp_path, registry):
     assert v.output_dir.as_posix() == "runs/t"
 
 
+def test_unquoted_no_is_no():
+    b = Benchmark.model_validate({"name": "x", "tasks": [{"name": "a", "models": ["m"]}], "unlearners": ["u"], "mixed_precision": False})
+    assert b.mixed_precision == "no"
+
+
 def test_defaults_of_the_schema():
     b = Benchmark.model_validate({"name": "x", "tasks": [{"name": "a", "models": ["m"]}], "unlearners": ["u"]})
     assert b.seeds == [0, 1, 2, 3, 4] and b.deletion_ratios == list(range(1, 11))
