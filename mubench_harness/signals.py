@@ -90,15 +90,18 @@ def compute_signals(task: Task, model: torch.nn.Module, rows: Rows, built: Built
     return out
 
 
-def _read(path: Path, rows: Rows) -> Signals | None:
-    """Signals from a cache file, or ``None`` when it is unreadable or does not match the rows (a
-    half-written or foreign file is recomputed, never trusted)."""
+def _read(path: Path, idx: np.ndarray | None = None) -> Signals | None:
+    """Signals from a cache file, or ``None`` when it is unreadable, of another signal version, or does
+    not match the rows (a half-written or foreign file is recomputed, never trusted)."""
     try:
         with np.load(path, allow_pickle=False) as data:
             sig = {k: data[k] for k in data.files}
     except (OSError, ValueError, EOFError):
         return None
-    if any(s not in sig for s in SIGNALS) or not np.array_equal(sig.get("idx"), rows["idx"].numpy()):
+    version = sig.pop("_version", None)
+    if version is None or int(version) != VERSION or any(s not in sig for s in SIGNALS):
+        return None
+    if idx is not None and not np.array_equal(sig.get("idx"), idx):
         return None
     return sig
 
@@ -120,24 +123,40 @@ class SignalCache:
     def key(self, model: torch.nn.Module, rows: Rows, model_hash: str | None = None) -> tuple[str, str]:
         return (model_hash or weights_hash(model), rows_hash(rows))
 
-    def get(self, task: Task, model, rows: Rows, built: Built, *, device="cpu", model_hash: str | None = None) -> Signals:
-        """The signals of ``model`` on ``rows``; ``model_hash`` skips re-hashing weights the caller knows."""
-        key = self.key(model, rows, model_hash)
+    def path(self, key: tuple[str, str]) -> Path | None:
+        return self.folder / f"{key[0]}-{key[1]}.npz" if self.folder else None
+
+    def lookup(self, model_hash: str, rows: Rows) -> Signals | None:
+        """Signals already computed for weights ``model_hash`` on ``rows`` (memory, then disk), without
+        the model: how a runner finds a retrained model's signals from an earlier run."""
+        key = (model_hash, rows_hash(rows))
         if key in self.memory:
             self.hits += 1
             return self.memory[key]
-        path = self.folder / f"signals-v{VERSION}-{key[0]}-{key[1]}.npz" if self.folder else None
-        sig = _read(path, rows) if path is not None and path.exists() else None
+        path = self.path(key)
+        sig = _read(path, rows["idx"].numpy()) if path is not None and path.exists() else None
         if sig is not None:
             self.hits += 1
-        else:
-            sig = compute_signals(task, model, rows, built, batch_size=self.batch_size, device=device)
-            self.passes += 1
-            if path is not None:
-                path.parent.mkdir(parents=True, exist_ok=True)
-                tmp = path.with_name(path.stem + ".tmp.npz")
-                np.savez(tmp, **sig)
-                tmp.replace(path)  # atomic: a crashed write never leaves a truncated cache file
+            self._remember(key, sig)
+        return sig
+
+    def get(self, task: Task, model, rows: Rows, built: Built, *, device="cpu", model_hash: str | None = None) -> Signals:
+        """The signals of ``model`` on ``rows``; ``model_hash`` skips re-hashing weights the caller knows."""
+        key = self.key(model, rows, model_hash)
+        sig = self.lookup(key[0], rows)
+        if sig is not None:
+            return sig
+        sig = compute_signals(task, model, rows, built, batch_size=self.batch_size, device=device)
+        self.passes += 1
+        path = self.path(key)
+        if path is not None:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            tmp = path.with_name(path.stem + ".tmp.npz")
+            np.savez(tmp, _version=np.array(VERSION), **sig)
+            tmp.replace(path)  # atomic: a crashed write never leaves a truncated cache file
+        return self._remember(key, sig)
+
+    def _remember(self, key: tuple[str, str], sig: Signals) -> Signals:
         for value in sig.values():
             value.setflags(write=False)  # shared by every reader: no metric may modify it
         self.memory[key] = sig

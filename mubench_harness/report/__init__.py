@@ -1,0 +1,1 @@
+"""Reports over a run's results database (tables, plots, leaderboard, paired comparisons)."""
