@@ -125,7 +125,7 @@ def mubench_metrics():
         args=AttackArgs,
         direction="lower",
         values=("retain_privacy/auc", "retain_privacy/auc_original", "retain_privacy/auc_change")
-        + _tpr_values("retain_privacy"),
+        + _tpr_values("retain_privacy") + tuple(v + "_original" for v in _tpr_values("retain_privacy")),
         formula="AUC(−loss; Dr sample vs test eval half), unlearned and original; auc_change = unlearned − original",
     )
     yield MetricSpec(

@@ -98,17 +98,18 @@ def fpr_label(fpr: float) -> str:
 
 
 def attack_values(prefix: str, ev: Evaluation, positives: np.ndarray, calibration: np.ndarray,
-                  evaluation: np.ndarray, fprs) -> dict[str, float | None]:
-    """AUC and TPR (with the realised FPR) at each target FPR for one attack score."""
-    out: dict[str, float | None] = {f"{prefix}/auc": auc(positives, evaluation)}
+                  evaluation: np.ndarray, fprs, suffix: str = "") -> dict[str, float | None]:
+    """AUC and TPR (with the realised FPR) at each target FPR for one attack score; value names are
+    ``{prefix}/auc{suffix}``, ``{prefix}/tpr@1%fpr{suffix}``, ``{prefix}/fpr@1%fpr{suffix}``."""
+    out: dict[str, float | None] = {f"{prefix}/auc{suffix}": auc(positives, evaluation)}
     for fpr in fprs:
-        name = f"{prefix}/tpr@{fpr_label(fpr)}fpr"
+        tpr_name, fpr_name = f"{prefix}/tpr@{fpr_label(fpr)}fpr{suffix}", f"{prefix}/fpr@{fpr_label(fpr)}fpr{suffix}"
         got = tpr_at_fpr(positives, calibration, evaluation, fpr)
         if got is None:
-            out[name] = ev.not_applicable(
-                name, f"n/a (too few non-members: {min(len(calibration), len(evaluation))} per half, "
+            reason = (f"n/a (too few non-members: {min(len(calibration), len(evaluation))} per half, "
                       f"{min_negatives(fpr)} needed for FPR {fpr_label(fpr)})")
-            out[f"{prefix}/fpr@{fpr_label(fpr)}fpr"] = None
+            out[tpr_name] = ev.not_applicable(tpr_name, reason)
+            out[fpr_name] = ev.not_applicable(fpr_name, reason)
         else:
-            out[name], out[f"{prefix}/fpr@{fpr_label(fpr)}fpr"] = got
+            out[tpr_name], out[fpr_name] = got
     return out

@@ -75,15 +75,11 @@ class RetainPrivacy(Metric):
     def compute(self, ev: Evaluation):
         calibration, evaluation = nonmember_halves(ev)
         out: dict[str, float | None] = {}
-        for who, sigs in (("", ev.signals), ("_original", ev.original)):
+        for suffix, sigs in (("", ev.signals), ("_original", ev.original)):
             check_aligned(sigs["test"], ev.original["test"], split="test")
             test = attack_score(sigs["test"])
-            values = attack_values("retain_privacy", ev, attack_score(sigs["retain"]), test[calibration],
-                                   test[evaluation], self.args.fprs)
-            for name, value in values.items():
-                if who and name in ev.na_reasons:
-                    ev.na_reasons[name + who] = ev.na_reasons[name]
-                out[name + who] = value
+            out.update(attack_values("retain_privacy", ev, attack_score(sigs["retain"]), test[calibration],
+                                     test[evaluation], self.args.fprs, suffix=suffix))
         a, b = out["retain_privacy/auc"], out["retain_privacy/auc_original"]
         out["retain_privacy/auc_change"] = None if a is None or b is None else a - b
         return out
