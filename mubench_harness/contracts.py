@@ -150,7 +150,9 @@ class ClassificationTask(Task):
         return forget.replace(labels=new)
 
     def signals(self, model, batch):
-        logits = self.logits(model, batch).float()
+        # float64: in float32 a confidently right sample's loss rounds to exactly 0, so the loss attack's
+        # low-FPR thresholds (and RMIA's ratios) tie on many rows; float64 keeps them apart
+        logits = self.logits(model, batch).double()
         labels = batch["labels"]
         logp = logits.log_softmax(-1)
         p = logp.exp()
