@@ -56,7 +56,8 @@ def paired_test(a: Sequence[float], b: Sequence[float]) -> Paired | None:
     x, y = np.array(pairs, dtype=float).T
     d = x - y
     t_stat = t_p = w_stat = w_p = None
-    if len(d) >= 2 and np.ptp(d) > 0:  # a constant difference has no variance: t is undefined
+    # a constant difference (up to rounding of the values it came from) has no variance: t is undefined
+    if len(d) >= 2 and np.ptp(d) > 1e-12 * max(1.0, float(np.abs(d).max())):
         res = stats.ttest_rel(x, y)
         t_stat, t_p = float(res.statistic), float(res.pvalue)
     if np.any(d != 0):
