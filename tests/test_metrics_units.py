@@ -269,3 +269,16 @@ def test_as_model_swaps_in_reference_signals():
         ev.as_model("retrain")
     ev.retrain, ev.retrain_seconds = o, 9.0
     assert ev.as_model("retrain").seconds == 9.0
+
+
+def test_rmia_averages_every_out_model():
+    test_p = np.linspace(0.2, 0.99, 100)
+    s = {"test": sig(p_true=test_p), "forget": sig(p_true=np.full(10, 0.9)), "retain": sig(p_true=np.full(5, 0.9))}
+    ref_a = {"test": sig(p_true=test_p), "forget": sig(p_true=np.full(10, 0.9))}
+    ref_b = {"test": sig(p_true=test_p), "forget": sig(p_true=np.full(10, 0.1))}
+    # a single OUT model that also rates Df at 0.9 makes Df less remarkable; averaging in one at 0.1 lowers
+    # Pr(x) (mean OUT 0.5) and exposes Df as members
+    alone = RMIA(RMIAArgs()).compute(Evaluation(s, s, retrain=ref_a))["rmia/auc"]
+    both = RMIA(RMIAArgs()).compute(Evaluation(s, s, retrain=ref_a, out_models=[ref_b]))["rmia/auc"]
+    only_outs = RMIA(RMIAArgs()).compute(Evaluation(s, s, out_models=[ref_a, ref_b]))["rmia/auc"]
+    assert both == only_outs and alone + 0.05 < both

@@ -152,3 +152,13 @@ def test_compare_skips_na_values(tmp_path):
              for label in ("a", "b") for s in range(3)]
     rows = compare(_db(tmp_path / "r.db", cells), "a", "b", directions=DIRECTIONS)
     assert [r["metric"] for r in rows] == ["test/score"] and rows[0]["better"] == "tie"
+
+
+def test_compare_table_prints_every_metric(results):
+    from mubench_harness.report.compare import compare_table
+
+    rows = compare(results, "scrub", "neggrad", directions=DIRECTIONS)
+    text = compare_table(rows, "scrub", "neggrad")
+    for needle in ("test/score", "loss_attack/auc", "distance to retrain", "mean scrub", "n/a"):
+        assert needle in text
+    assert "no metric" in compare_table([], "scrub", "neggrad")

@@ -127,3 +127,19 @@ def compare(db_path: str | Path, a: str, b: str, *, by: Sequence[str] = (), metr
                         "n": test.n, f"mean {a}": test.mean_a, f"mean {b}": test.mean_b, "mean diff": test.mean_diff,
                         "t p": test.t_p, "wilcoxon p": test.wilcoxon_p, "better": better})
     return out
+
+
+def compare_table(rows: list[dict[str, Any]], a: str, b: str, *, tablefmt: str = "github") -> str:
+    """The rows of :func:`compare` as a table; distances to retrain are marked, n/a tests print as n/a."""
+    from tabulate import tabulate
+
+    if not rows:
+        return f"no metric has a finished pair of cells for {a!r} and {b!r}"
+
+    def fmt(v):
+        if v is None:
+            return "n/a"
+        return f"{v:.4g}" if isinstance(v, float) else v
+
+    header = f"Paired comparison {a} vs {b} (t: paired t-test, W: Wilcoxon signed-rank; two-sided p)\n"
+    return header + tabulate([{k: fmt(v) for k, v in r.items()} for r in rows], headers="keys", tablefmt=tablefmt)
