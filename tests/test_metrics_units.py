@@ -282,3 +282,27 @@ def test_rmia_averages_every_out_model():
     both = RMIA(RMIAArgs()).compute(Evaluation(s, s, retrain=ref_a, out_models=[ref_b]))["rmia/auc"]
     only_outs = RMIA(RMIAArgs()).compute(Evaluation(s, s, out_models=[ref_a, ref_b]))["rmia/auc"]
     assert both == only_outs and alone + 0.05 < both
+
+
+def test_every_metric_runs_on_a_generation_cell():
+    """Token-averaged signals of a generation task: continuous scores (ROUGE-L), p_true = exp(−mean NLL)."""
+    from mubench_harness import testing
+
+    rng = np.random.default_rng(0)
+
+    def gen_sig(n, nll_low, nll_high, score_low, score_high):
+        return sig(rng.uniform(nll_low, nll_high, n), score=rng.uniform(score_low, score_high, n))
+
+    s = {"test": gen_sig(60, 2.0, 4.0, 0.2, 0.5), "forget": gen_sig(10, 3.0, 5.0, 0.1, 0.3),
+         "retain": gen_sig(60, 0.5, 1.5, 0.6, 0.9)}
+    o = dict(s, forget=gen_sig(10, 0.5, 1.5, 0.6, 0.9))
+    ev = Evaluation(s, o, kind="causal_lm", seconds=1.0, flops=2.0)
+    out = {}
+    for spec in testing.registry().specs("metrics"):
+        out.update(spec.load()(spec.args()).compute(ev))
+    assert out["forget/original_score"] == pytest.approx(np.mean(o["forget"]["score"]))
+    assert out["knowledge_gap/auc"] == 1.0  # every Df score below every Dr score
+    assert out["overall/score"] == pytest.approx((np.mean(s["test"]["score"]) + 1 - np.mean(s["forget"]["score"]) + 1) / 3)
+    assert out["loss_attack/auc"] < 0.5 and out["rmia/auc"] is None
+    assert out["mia_efficacy/p_true"] == 1.0
+    assert all(name in ev.na_reasons for name, value in out.items() if value is None)
