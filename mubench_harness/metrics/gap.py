@@ -1,8 +1,6 @@
 """Knowledge gap: how much worse the unlearned model does on Df than on data it kept."""
 from __future__ import annotations
 
-import numpy as np
-
 from . import Evaluation, Metric
 from .common import auc, column, generator, sample
 

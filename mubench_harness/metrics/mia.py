@@ -54,16 +54,12 @@ class LossAttack(Metric):
     calibrate never evaluate. Values: AUC; TPR at each FPR with the FPR realised on the evaluation half
     (n/a with fewer than 10/FPR non-members per half). Lower = more forgotten; closer to retrain is better."""
 
-    prefix = "loss_attack"
-
-    def positives(self, ev: Evaluation) -> np.ndarray:
-        return attack_score(ev.signals["forget"])
-
     def compute(self, ev: Evaluation):
         check_aligned(ev.signals["test"], ev.original["test"], split="test")
         calibration, evaluation = nonmember_halves(ev)
         test = attack_score(ev.signals["test"])
-        return attack_values(self.prefix, ev, self.positives(ev), test[calibration], test[evaluation], self.args.fprs)
+        return attack_values("loss_attack", ev, attack_score(ev.signals["forget"]), test[calibration],
+                             test[evaluation], self.args.fprs)
 
 
 class RetainPrivacy(Metric):
