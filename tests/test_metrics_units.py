@@ -222,10 +222,10 @@ def test_performance_reports_chance_or_original_score():
 
 def test_time_and_flos_relative_to_retrain():
     ev = Evaluation({}, {}, seconds=3.0, flops=10.0, retrain_seconds=12.0, retrain_flops=40.0)
-    assert Time(None).compute(ev) == {"time/seconds": 3.0, "time/vs_retrain": 0.25}
+    assert Time(None).compute(ev) == {"time/seconds": 3.0, "time/seconds_vs_retrain": 0.25}
     assert Flos(None).compute(ev) == {"flos/total": 10.0, "flos/vs_retrain": 0.25}
     ev = Evaluation({}, {}, seconds=3.0, flops=10.0)
-    assert Time(None).compute(ev)["time/vs_retrain"] is None and "no retrain" in ev.na_reasons["time/vs_retrain"]
+    assert Time(None).compute(ev)["time/seconds_vs_retrain"] is None and "no retrain" in ev.na_reasons["time/seconds_vs_retrain"]
 
 
 def _overall_eval(test, test_orig, forget, chance=0.25, unlearner="scrub", kind="classification"):

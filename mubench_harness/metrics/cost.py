@@ -15,13 +15,13 @@ def _ratio(ev: Evaluation, name: str, value: float | None, reference: float | No
 class Time(Metric):
     """``time/seconds``: wall clock of the method alone (mask, teacher and reference computations
     included, evaluation excluded; the runner synchronises the device before reading the clock);
-    ``time/vs_retrain`` = seconds / retrain seconds."""
+    ``time/seconds_vs_retrain`` = seconds / retrain seconds."""
 
     def compute(self, ev: Evaluation):
         seconds = ev.seconds
         if seconds is None:
             ev.not_applicable("time/seconds", "n/a (no unlearning cost: reference model)")
-        return {"time/seconds": seconds, "time/vs_retrain": _ratio(ev, "time/vs_retrain", seconds, ev.retrain_seconds)}
+        return {"time/seconds": seconds, "time/seconds_vs_retrain": _ratio(ev, "time/seconds_vs_retrain", seconds, ev.retrain_seconds)}
 
 
 class Flos(Metric):
