@@ -162,3 +162,8 @@ def test_compare_table_prints_every_metric(results):
     for needle in ("test/score", "loss_attack/auc", "distance to retrain", "mean scrub", "n/a"):
         assert needle in text
     assert "no metric" in compare_table([], "scrub", "neggrad")
+
+
+def test_compare_accepts_the_run_folder(results):
+    rows = compare(results.parent, "scrub", "neggrad", metrics=["time"], directions=DIRECTIONS)
+    assert [r["metric"] for r in rows] == ["time/seconds"]

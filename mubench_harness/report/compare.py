@@ -42,6 +42,8 @@ def _direction(name: str, directions: Mapping[str, str]) -> str:
 
 def _connect(db_path: str | Path) -> sqlite3.Connection:
     path = Path(db_path)
+    if path.is_dir():  # a run folder: its results database
+        path = path / "results.db"
     if not path.is_file():
         raise FileNotFoundError(f"{path}: no results database here")
     db = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
@@ -52,6 +54,8 @@ def _connect(db_path: str | Path) -> sqlite3.Connection:
 def compare(db_path: str | Path, a: str, b: str, *, by: Sequence[str] = (), metrics: Sequence[str] | None = None,
             directions: Mapping[str, str] | None = None) -> list[dict[str, Any]]:
     """One row per (group of ``by``, metric value) with the paired statistics of method ``a`` vs ``b``.
+
+    ``db_path``: the results database, or the run folder holding ``results.db``.
 
     ``by``: any of task, model, scale, ratio (empty: pool every cell). ``metrics``: value names or
     metric families to keep (default: all). ``directions``: value name → direction (default: from the
