@@ -41,7 +41,7 @@ class MIAEfficacy(Metric):
                 continue
             m = column(sig["retain"], feature, nan=nan)[members]
             nm = column(sig["test"], feature, nan=nan)[nonmembers]
-            if np.ptp(np.r_[m, nm]) == 0:  # one constant feature: the SVC cannot be fitted
+            if np.ptp(np.r_[m, nm]) == 0:  # a constant feature separates nothing: any prediction would be arbitrary
                 out[name] = ev.not_applicable(name, f"n/a ({feature} is constant on members and non-members)")
                 continue
             out[name] = svc_efficacy(m, nm, column(sig["forget"], feature, nan=nan), C=self.args.C)
