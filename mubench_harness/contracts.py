@@ -150,19 +150,23 @@ class ClassificationTask(Task):
         return forget.replace(labels=new)
 
     def signals(self, model, batch):
-        logits = self.logits(model, batch).float()
+        # computed in float64: in float32 a confidently right sample's loss rounds to exactly 0, so the
+        # loss attack's low-FPR thresholds (and RMIA's ratios) tie on many rows. Returned as float32, which
+        # holds such tiny losses (down to 1e-38) once the cancellation has been done in float64.
+        logits = self.logits(model, batch).double()
         labels = batch["labels"]
         logp = logits.log_softmax(-1)
         p = logp.exp()
         true_logit = logits.gather(1, labels[:, None]).squeeze(1)
         other = logits.scatter(1, labels[:, None], float("-inf")).max(-1).values
-        return {
+        out = {
             "loss": -logp.gather(1, labels[:, None]).squeeze(1),
-            "score": (logits.argmax(-1) == labels).float(),
+            "score": (logits.argmax(-1) == labels),
             "p_true": p.gather(1, labels[:, None]).squeeze(1),
             "entropy": -(p * logp).nan_to_num().sum(-1),
             "margin": true_logit - other,
         }
+        return {name: value.float() for name, value in out.items()}
 
 
 class ModelFamily:

@@ -1,12 +1,25 @@
 """Per-sample signals of a model on a split, from one batched inference pass, cached.
 
-Every metric is computed from signals, never from a second pass. The cache key is the hash of the
-model's weights and the split's sample ids, so the original model's signals are computed once per
-sweep however many cells read them.
+Every metric is computed from signals, never from a second pass. A :class:`SignalCache` lives for a
+sweep (its folder in the run folder): the key is the hash of the model's weights and of the split's
+rows, so the original model's signals are computed once per sweep however many cells read them, and a
+rerun reads them back from disk (``.npz``, loaded with ``allow_pickle=False``).
+
+Signals (DESIGN.md §5), each an array aligned with the rows, in eval mode without augmentation:
+``loss``, ``score`` (in [0, 1]), ``p_true`` (probability of the true label), ``entropy``, ``margin``,
+plus ``idx`` (the rows' ids, so metrics can check that two models were evaluated on the same rows).
+They come from the task's ``signals`` primitive, which already returns one value per sample: for
+generation tasks these are token-averaged (loss = mean target-token NLL, p_true = exp(−loss) = exp of
+the mean token log-probability, entropy and margin averaged over the target tokens), so metrics treat
+every task alike.
 """
 from __future__ import annotations
 
 import hashlib
+import weakref
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -15,19 +28,38 @@ from .contracts import Built, Task
 from .data import Rows, to_device
 
 SIGNALS = ("loss", "score", "p_true", "entropy", "margin")
+#: bump when the definition of a signal changes: cached files of an older version are not read
+VERSION = 1
 Signals = dict[str, np.ndarray]
 
 
 def weights_hash(model: torch.nn.Module) -> str:
+    """Content hash of every parameter and buffer (names included)."""
     h = hashlib.sha256()
     for name, tensor in sorted(model.state_dict().items()):
         h.update(name.encode())
-        h.update(tensor.detach().cpu().contiguous().view(torch.uint8).numpy().tobytes())
+        h.update(str(tensor.dtype).encode())
+        h.update(tensor.detach().cpu().contiguous().reshape(-1).view(torch.uint8).numpy().tobytes())
     return h.hexdigest()[:20]
 
 
+# hashing a large split is not free: remember the hash per Rows object (Rows are never mutated in place)
+_ROWS_HASHES: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
 def rows_hash(rows: Rows) -> str:
-    return hashlib.sha256(rows["idx"].numpy().tobytes() + rows["labels"].numpy().tobytes()).hexdigest()[:20]
+    """Content hash of every column of ``rows`` (inputs too, so test and OOD with equal ids and labels,
+    or Df before and after a label corruption, never share an entry)."""
+    cached = _ROWS_HASHES.get(rows)
+    if cached is not None:
+        return cached
+    h = hashlib.sha256()
+    for name in sorted(rows.columns):
+        col = rows.columns[name].detach().cpu().contiguous()
+        h.update(f"{name}:{col.dtype}:{tuple(col.shape)}".encode())
+        h.update(col.reshape(-1).view(torch.uint8).numpy().tobytes())
+    _ROWS_HASHES[rows] = digest = h.hexdigest()[:20]
+    return digest
 
 
 @torch.no_grad()
@@ -37,39 +69,117 @@ def compute_signals(task: Task, model: torch.nn.Module, rows: Rows, built: Built
     was_training = model.training
     model.eval()
     parts: dict[str, list[torch.Tensor]] = {}
-    for batch in rows.batches(batch_size):
-        batch = task.prepare_batch(to_device(batch, device), built)
-        for name, value in task.signals(model, batch).items():
-            parts.setdefault(name, []).append(value.detach().float().cpu())
-    model.train(was_training)
+    try:
+        for batch in rows.batches(batch_size):
+            batch = task.prepare_batch(to_device(batch, device), built)
+            n = len(batch["labels"])
+            for name, value in task.signals(model, batch).items():
+                if value.shape != (n,):
+                    raise ValueError(f"{type(task).__name__}.signals returned {name!r} of shape {tuple(value.shape)}, "
+                                     f"expected one value per sample ({n},)")
+                parts.setdefault(name, []).append(value.detach().float().cpu())
+    finally:
+        model.train(was_training)
+    missing = [s for s in SIGNALS if s not in parts] if len(rows) else []
+    if missing:
+        raise ValueError(f"{type(task).__name__}.signals is missing {missing}")
     out = {name: torch.cat(values).numpy() for name, values in parts.items()}
-    out["idx"] = rows["idx"].numpy()
+    if not len(rows):
+        out = {name: np.zeros(0, dtype=np.float32) for name in SIGNALS}
+    out["idx"] = rows["idx"].numpy().copy()
     return out
 
 
-class SignalCache:
-    """In-memory and on-disk (``.npz`` in the run folder) cache of signals by (weights, split)."""
+def _read(path: Path, idx: np.ndarray | None = None) -> Signals | None:
+    """Signals from a cache file, or ``None`` when it is unreadable, of another signal version, or does
+    not match the rows (a half-written or foreign file is recomputed, never trusted)."""
+    try:
+        with np.load(path, allow_pickle=False) as data:
+            sig = {k: data[k] for k in data.files}
+    except (OSError, ValueError, EOFError):
+        return None
+    version = sig.pop("_version", None)
+    if version is None or int(version) != VERSION or any(s not in sig for s in SIGNALS):
+        return None
+    if idx is not None and not np.array_equal(sig.get("idx"), idx):
+        return None
+    return sig
 
-    def __init__(self, folder=None):
-        self.folder = folder
+
+class SignalCache:
+    """In-memory and on-disk (``.npz`` in ``folder``) cache of signals by (weights, split).
+
+    ``passes`` counts the inference passes actually run (one per (weights, split) for the cache's
+    lifetime, zero for entries found on disk); ``hits`` counts answers served from memory or disk.
+    """
+
+    def __init__(self, folder: str | Path | None = None, *, batch_size: int = 256):
+        self.folder = Path(folder) if folder is not None else None
+        self.batch_size = batch_size
         self.memory: dict[tuple[str, str], Signals] = {}
-        self.passes = 0  # forward passes actually run: tests assert one per (weights, split)
+        self.passes = 0
+        self.hits = 0
+
+    def key(self, model: torch.nn.Module, rows: Rows, model_hash: str | None = None) -> tuple[str, str]:
+        return (model_hash or weights_hash(model), rows_hash(rows))
+
+    def path(self, key: tuple[str, str]) -> Path | None:
+        return self.folder / f"{key[0]}-{key[1]}.npz" if self.folder else None
+
+    def lookup(self, model_hash: str, rows: Rows) -> Signals | None:
+        """Signals already computed for weights ``model_hash`` on ``rows`` (memory, then disk), without
+        the model: how a runner finds a retrained model's signals from an earlier run."""
+        key = (model_hash, rows_hash(rows))
+        if key in self.memory:
+            self.hits += 1
+            return self.memory[key]
+        path = self.path(key)
+        sig = _read(path, rows["idx"].numpy()) if path is not None and path.exists() else None
+        if sig is not None:
+            self.hits += 1
+            self._remember(key, sig)
+        return sig
 
     def get(self, task: Task, model, rows: Rows, built: Built, *, device="cpu", model_hash: str | None = None) -> Signals:
-        key = (model_hash or weights_hash(model), rows_hash(rows))
-        if key in self.memory:
-            return self.memory[key]
-        path = self.folder / f"{key[0]}-{key[1]}.npz" if self.folder else None
-        if path is not None and path.exists():
-            with np.load(path, allow_pickle=False) as data:
-                sig = {k: data[k] for k in data.files}
-        else:
-            sig = compute_signals(task, model, rows, built, device=device)
-            self.passes += 1
-            if path is not None:
-                path.parent.mkdir(parents=True, exist_ok=True)
-                tmp = path.with_suffix(".tmp.npz")
-                np.savez(tmp, **sig)
-                tmp.replace(path)
+        """The signals of ``model`` on ``rows``; ``model_hash`` skips re-hashing weights the caller knows."""
+        key = self.key(model, rows, model_hash)
+        sig = self.lookup(key[0], rows)
+        if sig is not None:
+            return sig
+        sig = compute_signals(task, model, rows, built, batch_size=self.batch_size, device=device)
+        self.passes += 1
+        path = self.path(key)
+        if path is not None:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            tmp = path.with_name(path.stem + ".tmp.npz")
+            np.savez(tmp, _version=np.array(VERSION), **sig)
+            tmp.replace(path)  # atomic: a crashed write never leaves a truncated cache file
+        return self._remember(key, sig)
+
+    def _remember(self, key: tuple[str, str], sig: Signals) -> Signals:
+        for value in sig.values():
+            value.setflags(write=False)  # shared by every reader: no metric may modify it
         self.memory[key] = sig
         return sig
+
+    def splits(self, task: Task, model, splits: Mapping[str, Rows], built: Built, *, device="cpu",
+               model_hash: str | None = None) -> dict[str, Signals]:
+        """Signals of one model on several named splits (the weights hashed once)."""
+        model_hash = model_hash or weights_hash(model)
+        return {name: self.get(task, model, rows, built, device=device, model_hash=model_hash)
+                for name, rows in splits.items()}
+
+
+@contextmanager
+def count_forward(model: torch.nn.Module) -> Iterator[list[int]]:
+    """Count calls of ``model``'s forward inside the block: ``with count_forward(m) as n: ...; n[0]``."""
+    calls = [0]
+
+    def hook(module, args, output):
+        calls[0] += 1
+
+    handle = model.register_forward_hook(hook)
+    try:
+        yield calls
+    finally:
+        handle.remove()

@@ -105,3 +105,7 @@ class MetricSpec(Spec):
     kind_of_spec: ClassVar[str] = "metric"
     direction: str = "higher"  # "higher", "lower", "closer-to-retrain", "info"
     needs: tuple[str, ...] = ()  # e.g. ("retrain",)
+    #: the value names ``compute`` returns (``family/what``), listed by ``mubench list metrics``
+    values: tuple[str, ...] = ()
+    #: the definition every report prints beside the values
+    formula: str = ""

@@ -1,15 +1,24 @@
 """The metric contract. A metric reads per-sample signals (never runs a model) and returns values.
 
-Built-in metrics are registered by :mod:`.builtin` exactly like a plugin's.
+Built-in metrics are registered by :mod:`.builtin` exactly like a plugin's. One module per family:
+:mod:`.performance`, :mod:`.cost`, :mod:`.mia` (MIA-efficacy, loss attack, retain-set privacy),
+:mod:`.gap` (knowledge gap), :mod:`.rmia`, :mod:`.overall`. Shared statistics live in :mod:`.common`.
+
+Value names are ``family/what`` (``loss_attack/auc``). ``None`` means not applicable; a metric that
+returns ``None`` records why with :meth:`Evaluation.not_applicable`, and the report prints the reason.
 """
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
 Signals = dict[str, np.ndarray]
+
+#: splits a runner fills; ``retain`` is a seeded sample of Dr of size min(|Dr|, |test|)
+SPLITS = ("test", "forget", "retain", "ood")
 
 
 @dataclass
@@ -19,6 +28,12 @@ class Evaluation:
     ``signals[split]`` are the unlearned model's, ``original[split]`` the original's and
     ``retrain[split]`` the retrained model's (``None`` when the benchmark has no retrain). Splits:
     ``test``, ``forget`` (Df), ``retain`` (a seeded fixed-size sample of Dr), ``ood`` when present.
+    Every signal dict holds arrays ``loss``, ``score``, ``p_true``, ``entropy``, ``margin`` and ``idx``
+    (the row ids), aligned across models: the same split has the same rows in the same order.
+
+    ``out_models`` are further OUT reference models for RMIA (e.g. retrains at other seeds of the same
+    cell); the runner may leave it empty, RMIA then uses ``retrain`` alone. ``unlearner`` is the
+    method's registered name (the overall score's optional gate is looser for NegGrad).
     """
 
     signals: dict[str, Signals]
@@ -27,15 +42,48 @@ class Evaluation:
     chance: float = 0.0
     kind: str = "classification"
     seed: int = 0
-    seconds: float = 0.0
-    flops: float = 0.0
+    seconds: float | None = 0.0
+    flops: float | None = 0.0
     retrain_seconds: float | None = None
     retrain_flops: float | None = None
+    unlearner: str = ""
+    out_models: list[dict[str, Signals]] = field(default_factory=list)
     notes: dict[str, Any] = field(default_factory=dict)
+    #: value name -> why it is n/a; filled by metrics, stored and printed by the runner/report
+    na_reasons: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def generative(self) -> bool:
+        return self.kind != "classification"
+
+    def not_applicable(self, name: str, reason: str) -> None:
+        """Record why ``name`` has no value and return ``None`` (the value to report)."""
+        self.na_reasons[name] = reason
+        return None
+
+    def as_model(self, which: str) -> Evaluation:
+        """The same cell evaluated as if ``which`` (``"original"`` or ``"retrain"``) were the unlearned
+        model: how a runner computes the reference rows every report prints, with the same metrics.
+
+        The original has no unlearning cost (time/FLOs n/a); the retrain's cost is its own.
+        """
+        if which == "original":
+            return dataclasses.replace(self, signals=self.original, seconds=None, flops=None, unlearner="original",
+                                       na_reasons={})
+        if which == "retrain":
+            if self.retrain is None:
+                raise ValueError("this cell has no retrained model to evaluate as a reference")
+            return dataclasses.replace(self, signals=self.retrain, seconds=self.retrain_seconds,
+                                       flops=self.retrain_flops, unlearner="retrain", na_reasons={})
+        raise ValueError(f"reference model must be 'original' or 'retrain', not {which!r}")
 
 
 class Metric:
-    """``compute`` returns ``{name: value}``; ``None`` means not applicable (reported as n/a)."""
+    """``compute`` returns ``{name: value}``; ``None`` means not applicable (reported as n/a).
+
+    The formula a report prints and the value names a metric returns are declared on its
+    :class:`~mubench_harness.specs.MetricSpec` (``formula``, ``values``), readable without importing it.
+    """
 
     def __init__(self, args):
         self.args = args

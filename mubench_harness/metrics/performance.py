@@ -1,4 +1,4 @@
-"""Performance on each split, and the cost of unlearning."""
+"""Performance on each split: mean per-sample score (accuracy, ROUGE-L, fact recall, ...)."""
 from __future__ import annotations
 
 import numpy as np
@@ -7,18 +7,23 @@ from . import Evaluation, Metric
 
 
 class Performance(Metric):
+    """``{split}/score`` = mean score of the unlearned model on every split it was evaluated on, and
+    ``{split}/size`` = how many rows that mean is over (``retain`` is a seeded sample of Dr).
+
+    Beside Df: classification reports the task's chance level (``forget/chance``: what a model that
+    never saw Df could still get right by guessing); generation has no chance level and reports the
+    original model's Df score instead (``forget/original_score``).
+    """
+
     def compute(self, ev: Evaluation):
-        out: dict[str, float | None] = {f"{split}/score": float(np.mean(sig["score"])) for split, sig in ev.signals.items()}
-        out["forget/chance"] = ev.chance
+        out: dict[str, float | None] = {}
+        for split, sig in ev.signals.items():
+            score = np.asarray(sig["score"], dtype=np.float64)
+            out[f"{split}/score"] = float(np.nanmean(score)) if len(score) else None
+            out[f"{split}/size"] = float(len(score))
+        if ev.generative:
+            out["forget/chance"] = ev.not_applicable("forget/chance", "n/a (generation has no chance level)")
+            out["forget/original_score"] = float(np.nanmean(ev.original["forget"]["score"]))
+        else:
+            out["forget/chance"] = float(ev.chance)
         return out
-
-
-class Cost(Metric):
-    def compute(self, ev: Evaluation):
-        ratio = lambda a, b: (a / b) if b else None  # noqa: E731
-        return {
-            "time/seconds": ev.seconds,
-            "time/flos": ev.flops,
-            "time/seconds_vs_retrain": ratio(ev.seconds, ev.retrain_seconds),
-            "time/flos_vs_retrain": ratio(ev.flops, ev.retrain_flops),
-        }
