@@ -1,12 +1,14 @@
-"""Implementation (imports torch; loaded lazily through the spec's factory)."""
-from mubench_harness.contracts import Unlearner
-from mubench_harness.training import OptimizerConfig, Phase
+"""Bad-T (Chundawat et al., AAAI 2023): one KL_τ(target‖θ) over mixed Df/Dr batches."""
+from mubench_harness.unlearning.method import PieceMethod
+from mubench_harness.unlearning.recipes import badt_phase
 
 
-class Method(Unlearner):
-    def unlearn(self, ctx):
-        task, a = ctx.task, self.args
-        optimizer, batch_size = ctx.rule.resolve(OptimizerConfig(name="adam", lr=a.lr), 32)
-        ascent = Phase("forget", ctx.forget, batch_size, lambda m, b: -task.per_sample_loss(m, b).mean())
-        ctx.train(ctx.model, lambda epoch: [ascent], epochs=a.epochs, optimizer=optimizer)
-        return ctx.model
+class BadTeacher(PieceMethod):
+    reduction = "one mean over each mixed batch of per-sample KL (sum over classes): batchmean"
+
+    def run(self, ctx, model):
+        opt, bs = self.optimizer(ctx)
+        a = self.args
+        curriculum = self.superloss if a.curriculum is not None else None
+        phase = badt_phase(ctx, bs, retain_fraction=a.retain_fraction, tau=a.tau, curriculum=curriculum)
+        ctx.train(model, lambda epoch: [phase], epochs=a.epochs, optimizer=opt)

@@ -1,26 +1,26 @@
-"""mubench plugin finetune: registration only. Import nothing heavy here (no torch): listing stays fast.
-
-Yield specs from the hooks you need (``mubench_tasks``, ``mubench_models``, ``mubench_unlearners``,
-``mubench_metrics``); the ``factory`` target is imported only when the component is used.
-"""
-from pydantic import BaseModel, ConfigDict, Field
+"""mubench plugin finetune: fine-tune on Dr only. Registration only (no torch)."""
+from pydantic import Field
 
 from mubench_harness import hookimpl
 from mubench_harness.specs import UnlearnerSpec
+from mubench_harness.unlearning.args import MethodArgs, OptimizerArgs, sgd
 
 
-class Args(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    lr: float = Field(1e-3, gt=0, description="learning rate")
-    epochs: int = Field(1, ge=1, description="passes over the method's data")
+class Args(MethodArgs):
+    """Authors' recipe (Jia et al. 2023, FT): SGD lr 0.01, momentum 0.9, weight decay 5e-4, 10 epochs."""
+
+    lr: float = Field(0.01, gt=0, description="learning rate")
+    epochs: int = Field(10, ge=1, description="passes over Dr")
+    batch_size: int = Field(256, ge=1)
+    optimizer: OptimizerArgs = sgd()
 
 
 @hookimpl
 def mubench_unlearners():
     yield UnlearnerSpec(
         name="finetune",
-        factory="mubench_finetune.impl:Method",
-        summary="one line saying what the method does",
+        factory="mubench_finetune.impl:FineTune",
+        summary="Fine-tune: continue training on Dr only (catastrophic forgetting of Df)",
         args=Args,
-        taxonomy={"forget_measure": "loss", "corrupt": "gradient", "retain": "-", "scope": "dense"},
+        taxonomy={"forget_measure": "-", "corrupt": "-", "retain": "loss", "scope": "dense"},
     )

@@ -1,12 +1,14 @@
-"""Implementation (imports torch; loaded lazily through the spec's factory)."""
-from mubench_harness.contracts import Unlearner
-from mubench_harness.training import OptimizerConfig, Phase
+"""Fine-tune: minimise the task loss on Dr (mean over the batch)."""
+from mubench_harness.training import Phase
+from mubench_harness.unlearning.method import PieceMethod
+from mubench_harness.unlearning.terms import Term, mean_loss, task_loss
 
 
-class Method(Unlearner):
-    def unlearn(self, ctx):
-        task, a = ctx.task, self.args
-        optimizer, batch_size = ctx.rule.resolve(OptimizerConfig(name="adam", lr=a.lr), 32)
-        ascent = Phase("forget", ctx.forget, batch_size, lambda m, b: -task.per_sample_loss(m, b).mean())
-        ctx.train(ctx.model, lambda epoch: [ascent], epochs=a.epochs, optimizer=optimizer)
-        return ctx.model
+class FineTune(PieceMethod):
+    reduction = "mean over the Dr batch of the task loss"
+
+    def run(self, ctx, model):
+        opt, bs = self.optimizer(ctx)
+        keep = Term("retain", task_loss(ctx.task, ctx.built), curriculum=self.superloss())
+        phase = Phase("retain", ctx.retain, bs, mean_loss(keep))
+        ctx.train(model, lambda epoch: [phase], epochs=self.args.epochs, optimizer=opt)

@@ -1,12 +1,14 @@
-"""Implementation (imports torch; loaded lazily through the spec's factory)."""
-from mubench_harness.contracts import Unlearner
-from mubench_harness.training import OptimizerConfig, Phase
+"""NegGrad: minimise −ℓ(θ; x) over Df (mean over the batch)."""
+from mubench_harness.training import Phase
+from mubench_harness.unlearning.method import PieceMethod
+from mubench_harness.unlearning.terms import Term, mean_loss, task_loss
 
 
-class Method(Unlearner):
-    def unlearn(self, ctx):
-        task, a = ctx.task, self.args
-        optimizer, batch_size = ctx.rule.resolve(OptimizerConfig(name="adam", lr=a.lr), 32)
-        ascent = Phase("forget", ctx.forget, batch_size, lambda m, b: -task.per_sample_loss(m, b).mean())
-        ctx.train(ctx.model, lambda epoch: [ascent], epochs=a.epochs, optimizer=optimizer)
-        return ctx.model
+class NegGrad(PieceMethod):
+    reduction = "mean over the Df batch of −task loss"
+
+    def run(self, ctx, model):
+        opt, bs = self.optimizer(ctx)
+        ascent = Term("forget", task_loss(ctx.task, ctx.built), ascent=True, curriculum=self.superloss())
+        phase = Phase("forget", ctx.forget, bs, mean_loss(ascent))
+        ctx.train(model, lambda epoch: [phase], epochs=self.args.epochs, optimizer=opt)

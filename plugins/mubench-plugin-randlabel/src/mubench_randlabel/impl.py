@@ -1,12 +1,13 @@
-"""Implementation (imports torch; loaded lazily through the spec's factory)."""
-from mubench_harness.contracts import Unlearner
-from mubench_harness.training import OptimizerConfig, Phase
+"""RandLabel: corrupted Df (targets drawn once per run from the run seed) and Dr in one shuffled pass."""
+from mubench_harness.unlearning.method import PieceMethod
+from mubench_harness.unlearning.recipes import randlabel_phase
 
 
-class Method(Unlearner):
-    def unlearn(self, ctx):
-        task, a = ctx.task, self.args
-        optimizer, batch_size = ctx.rule.resolve(OptimizerConfig(name="adam", lr=a.lr), 32)
-        ascent = Phase("forget", ctx.forget, batch_size, lambda m, b: -task.per_sample_loss(m, b).mean())
-        ctx.train(ctx.model, lambda epoch: [ascent], epochs=a.epochs, optimizer=optimizer)
-        return ctx.model
+class RandLabel(PieceMethod):
+    reduction = "one mean over each mixed batch of task losses (Df rows with corrupted targets)"
+
+    def run(self, ctx, model):
+        opt, bs = self.optimizer(ctx)
+        curriculum = self.superloss if self.args.curriculum is not None else None
+        phase = randlabel_phase(ctx, bs, include_true=self.args.include_true, curriculum=curriculum)
+        ctx.train(model, lambda epoch: [phase], epochs=self.args.epochs, optimizer=opt)

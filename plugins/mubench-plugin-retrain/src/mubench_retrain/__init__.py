@@ -1,26 +1,27 @@
-"""mubench plugin retrain: registration only. Import nothing heavy here (no torch): listing stays fast.
-
-Yield specs from the hooks you need (``mubench_tasks``, ``mubench_models``, ``mubench_unlearners``,
-``mubench_metrics``); the ``factory`` target is imported only when the component is used.
-"""
-from pydantic import BaseModel, ConfigDict, Field
+"""mubench plugin retrain: exact unlearning, the task's recipe on Dr from the starting weights. No torch."""
+from pydantic import Field
 
 from mubench_harness import hookimpl
 from mubench_harness.specs import UnlearnerSpec
+from mubench_harness.unlearning.args import MethodArgs, OptimizerArgs
 
 
-class Args(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    lr: float = Field(1e-3, gt=0, description="learning rate")
-    epochs: int = Field(1, ge=1, description="passes over the method's data")
+class Args(MethodArgs):
+    """Retraining uses the task's own training recipe; an argument left at ``None`` keeps the recipe's."""
+
+    lr: float | None = Field(None, gt=0, description="learning rate (None: the task recipe's)")
+    epochs: int | None = Field(None, ge=1, description="epochs (None: the task recipe's)")
+    batch_size: int | None = Field(None, ge=1, description="batch size (None: the task recipe's)")
+    optimizer: OptimizerArgs | None = Field(None, description="optimiser (None: the task recipe's)")
 
 
 @hookimpl
 def mubench_unlearners():
     yield UnlearnerSpec(
         name="retrain",
-        factory="mubench_retrain.impl:Method",
-        summary="one line saying what the method does",
+        factory="mubench_retrain.impl:Retrain",
+        summary="Retrain (exact unlearning): the original's recipe on Dr only, from its starting weights",
         args=Args,
-        taxonomy={"forget_measure": "loss", "corrupt": "gradient", "retain": "-", "scope": "dense"},
+        is_retrain=True,
+        taxonomy={"forget_measure": "-", "corrupt": "-", "retain": "loss (from scratch)", "scope": "dense"},
     )

@@ -1,12 +1,23 @@
-"""Implementation (imports torch; loaded lazily through the spec's factory)."""
-from mubench_harness.contracts import Unlearner
-from mubench_harness.training import OptimizerConfig, Phase
+"""SalUn (Fan et al., ICLR 2024): saliency mask from all Df batches, then masked RandLabel."""
+from mubench_harness.unlearning.method import PieceMethod
+from mubench_harness.unlearning.recipes import randlabel_phase
+from mubench_harness.unlearning.scope import SaliencyMask, saliency, top_fraction_mask
+from mubench_harness.unlearning.terms import task_loss
 
 
-class Method(Unlearner):
-    def unlearn(self, ctx):
-        task, a = ctx.task, self.args
-        optimizer, batch_size = ctx.rule.resolve(OptimizerConfig(name="adam", lr=a.lr), 32)
-        ascent = Phase("forget", ctx.forget, batch_size, lambda m, b: -task.per_sample_loss(m, b).mean())
-        ctx.train(ctx.model, lambda epoch: [ascent], epochs=a.epochs, optimizer=optimizer)
-        return ctx.model
+class SalUn(PieceMethod):
+    reduction = "saliency: |Σ over every Df sample of ∇(−loss)|; training: RandLabel's one mean per mixed batch"
+
+    def run(self, ctx, model):
+        a = self.args
+        opt, bs = self.optimizer(ctx)
+        measure = task_loss(ctx.task, ctx.built)
+        scores = ctx.meter.count(lambda: saliency(model, ctx.forget, bs, measure, device=ctx.device))
+        mask = SaliencyMask(model, top_fraction_mask(scores, a.mask_fraction))
+        ctx.notes["mask_fraction"] = mask.fraction
+        curriculum = self.superloss if a.curriculum is not None else None
+        phase = randlabel_phase(ctx, bs, include_true=a.include_true, curriculum=curriculum)
+        try:
+            ctx.train(model, lambda epoch: [phase], epochs=a.epochs, optimizer=opt, after_step=mask.after_step)
+        finally:
+            mask.detach()

@@ -1,0 +1,35 @@
+"""Phases several methods share, built from the pieces (SalUn reuses RandLabel's pass; ``compose``
+reuses all of them). Each returns a :class:`~mubench_harness.training.Phase`."""
+from __future__ import annotations
+
+from ..data import Rows
+from ..training import Phase
+from .corruption import corrupted_forget, incompetent_teacher, retain_subset
+from .terms import Term, by_membership, distill, membership, task_loss
+
+
+def randlabel_phase(ctx, batch_size: int, *, include_true: bool = False, curriculum=None,
+                    name: str = "randlabel") -> Phase:
+    """Df rows with corrupted targets (drawn once, from the run seed) and Dr rows in one shuffled
+    pass; task loss per row, one mean over each mixed batch. ``curriculum``: a factory of SuperLoss
+    (called once per term) or ``None``."""
+    corrupted = corrupted_forget(ctx, include_true=include_true)
+    measure = task_loss(ctx.task, ctx.built)
+    make = curriculum or (lambda: None)
+    forget, retain = Term("forget", measure, curriculum=make()), Term("retain", measure, curriculum=make())
+    is_forget = membership(ctx.forget, ctx.retain)
+    return Phase(name, Rows.concat([corrupted, ctx.retain]), batch_size, by_membership(forget, retain, is_forget))
+
+
+def badt_phase(ctx, batch_size: int, *, retain_fraction: float = 0.3, tau: float = 1.0, curriculum=None,
+               name: str = "badt") -> Phase:
+    """Bad-T's pass: Df plus a seeded ``retain_fraction`` of Dr (disjoint from Df); target = the
+    incompetent teacher's softmax on Df rows, the original's on Dr rows; KL_τ(target‖θ), one mean."""
+    teacher = incompetent_teacher(ctx)
+    subset = retain_subset(ctx, retain_fraction)
+    ctx.notes["retain_subset_size"] = len(subset)
+    make = curriculum or (lambda: None)
+    forget = Term("forget", distill(ctx.task, teacher, tau=tau, built=ctx.built), curriculum=make())
+    retain = Term("retain", distill(ctx.task, ctx.original, tau=tau, built=ctx.built), curriculum=make())
+    is_forget = membership(ctx.forget, subset)
+    return Phase(name, Rows.concat([ctx.forget, subset]), batch_size, by_membership(forget, retain, is_forget))
