@@ -25,8 +25,9 @@ class SuperLoss:
     def sigma(self, loss: torch.Tensor) -> torch.Tensor:
         """σ* per sample for the current τ (no gradient)."""
         beta = ((loss.detach().double().cpu().numpy() - self.tau) / self.lam) * 0.5
-        beta = np.maximum(beta, -1.0 / math.e)  # ½·max(−2/e, ·) keeps W real
-        w = lambertw(beta, k=0).real
+        # ½·max(−2/e, ·) keeps W real; at the branch point W(−1/e) = −1 exactly (scipy returns NaN there)
+        at_branch = beta <= -1.0 / math.e
+        w = np.where(at_branch, -1.0, lambertw(np.where(at_branch, 0.0, beta), k=0).real)
         return torch.from_numpy(np.exp(-w)).to(loss.device, loss.dtype)
 
     def __call__(self, loss: torch.Tensor) -> torch.Tensor:
