@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import torch
 
-from ..contracts import Unlearner
+from ..contracts import Unlearner, seeded
 from ..training import OptimizerConfig
 from .curriculum import SuperLoss
 from .scope import LoraScope
@@ -20,6 +20,12 @@ class PieceMethod(Unlearner):
     reduction: str = "mean over the batch"
 
     def unlearn(self, ctx) -> torch.nn.Module:
+        # Everything a method draws from torch's global RNG (LoRA's initial A matrices, dropout in
+        # the model) is seeded by the run seed, and the caller's RNG state is left untouched.
+        with seeded(ctx.seed):
+            return self._unlearn(ctx)
+
+    def _unlearn(self, ctx) -> torch.nn.Module:
         model = self.initial_model(ctx)
         lora = None
         if self.args.lora is not None:
