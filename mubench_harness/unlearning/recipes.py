@@ -5,7 +5,7 @@ from __future__ import annotations
 from ..data import Rows
 from ..training import Phase
 from .corruption import corrupted_forget, incompetent_teacher, retain_subset
-from .terms import Term, by_membership, distill, membership, task_loss
+from .terms import Term, by_membership, distill, mean_loss, membership, task_loss
 
 
 def randlabel_phase(ctx, batch_size: int, *, include_true: bool = False, curriculum=None,
@@ -14,11 +14,14 @@ def randlabel_phase(ctx, batch_size: int, *, include_true: bool = False, curricu
     pass; task loss per row, one mean over each mixed batch. ``curriculum``: a factory of SuperLoss
     (called once per term) or ``None``."""
     corrupted = corrupted_forget(ctx, include_true=include_true)
+    rows = Rows.concat([corrupted, ctx.retain])
     measure = task_loss(ctx.task, ctx.built)
-    make = curriculum or (lambda: None)
-    forget, retain = Term("forget", measure, curriculum=make()), Term("retain", measure, curriculum=make())
-    is_forget = membership(ctx.forget, ctx.retain)
-    return Phase(name, Rows.concat([corrupted, ctx.retain]), batch_size, by_membership(forget, retain, is_forget))
+    if curriculum is None:
+        # Both rows kinds share the measure: one forward pass over the whole mixed batch (splitting
+        # it by membership would run two smaller passes for the same value).
+        return Phase(name, rows, batch_size, mean_loss(Term("randlabel", measure)))
+    forget, retain = Term("forget", measure, curriculum=curriculum()), Term("retain", measure, curriculum=curriculum())
+    return Phase(name, rows, batch_size, by_membership(forget, retain, membership(ctx.forget, ctx.retain)))
 
 
 def badt_phase(ctx, batch_size: int, *, retain_fraction: float = 0.3, tau: float = 1.0, curriculum=None,
