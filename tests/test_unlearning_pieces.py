@@ -245,3 +245,22 @@ def test_args_shorthands_and_errors():
         LoraArgs(rank=4, trainable_fraction=0.1)
     with pytest.raises(pydantic.ValidationError):
         MethodArgs(optimizer="rmsprop")
+
+
+def test_representation_is_the_masked_mean_of_the_last_hidden_state():
+    from transformers import BertConfig, BertForSequenceClassification
+
+    from mubench_harness.unlearning.measure import representation, representation_mse_per_sample
+
+    torch.manual_seed(0)
+    model = BertForSequenceClassification(BertConfig(vocab_size=50, hidden_size=16, num_hidden_layers=1,
+                                                     num_attention_heads=2, intermediate_size=32, num_labels=2)).eval()
+    ids = torch.randint(5, 50, (2, 6))
+    mask = torch.tensor([[1, 1, 1, 1, 1, 1], [1, 1, 1, 0, 0, 0]])
+    rep = representation(model, {"input_ids": ids, "attention_mask": mask})
+    hidden = model(input_ids=ids, attention_mask=mask, output_hidden_states=True).hidden_states[-1]
+    assert rep.shape == (2, 16)
+    assert torch.allclose(rep[1], hidden[1, :3].mean(0), atol=1e-6)
+    assert torch.allclose(representation_mse_per_sample(rep, rep), torch.zeros(2))
+    with pytest.raises(ValueError, match="hidden_states"):
+        representation(setting().original, {"x": setting().test["x"][:2]})

@@ -55,7 +55,10 @@ def representation(model: torch.nn.Module, inputs: dict[str, torch.Tensor]) -> t
     Works for models that return ``hidden_states`` when asked (transformers models). Models that do
     not (the toy MLP) raise a clear error instead of silently measuring something else.
     """
-    out = model(**inputs, output_hidden_states=True)
+    try:
+        out = model(**inputs, output_hidden_states=True)
+    except TypeError as err:  # forward() takes no output_hidden_states
+        raise ValueError(f"{type(model).__name__} returns no hidden_states: representation measure unavailable") from err
     hidden = getattr(out, "hidden_states", None)
     if hidden is None and hasattr(out, "decoder_hidden_states"):
         hidden = out.decoder_hidden_states
