@@ -8,8 +8,8 @@ Runs RandLabel (one epoch, batch 32, its authors' SGD) on a tiny BERT-shaped cla
 - **bare**: the same computation written by hand — the same corrupted labels, the same shuffling
   generator, the same dropout seed, one forward/backward/step per batch.
 
-The two alternate (A/B, B/A, ...) in one process on the same data; the ratio of the medians of the
-wall-clock times is printed as the last line. Both runs start from the same weights with the same
+The two alternate (A/B, B/A, ...) in one process on the same data; the ratio of the fastest
+wall-clock time of each is printed as the last line (the medians' ratio just before). Both runs start from the same weights with the same
 seed, and the script checks that they end with identical weights (the harness adds time, not maths).
 
     OMP_NUM_THREADS=1 python benchmarks/perf/overhead.py [--rows 25000] [--repeats 3]
@@ -128,8 +128,11 @@ def main(argv=None) -> None:
             else:
                 bare.append(run_bare(task, original, forget, retain, 1, batch_size=32, **opt)[0])
         print(f"repeat {r}: harness {harness[-1]:.2f}s  bare {bare[-1]:.2f}s")
-    ratio = statistics.median(harness) / statistics.median(bare)
-    print(f"median harness {statistics.median(harness):.2f}s, median bare {statistics.median(bare):.2f}s")
+    print(f"median harness {statistics.median(harness):.2f}s, median bare {statistics.median(bare):.2f}s "
+          f"(ratio of medians {statistics.median(harness) / statistics.median(bare):.3f})")
+    # Other processes only ever add time, so the fastest repeat of each is the least disturbed
+    # estimate of its cost (timeit's reasoning); the ratio of the minima is the figure reported.
+    ratio = min(harness) / min(bare)
     print(f"harness/bare ratio: {ratio:.3f}")
 
 
