@@ -2,10 +2,13 @@
 reuses all of them). Each returns a :class:`~mubench_harness.training.Phase`."""
 from __future__ import annotations
 
+import torch
+
 from ..data import Rows
 from ..training import Phase
-from .corruption import corrupted_forget, incompetent_teacher, retain_subset
-from .terms import Term, by_membership, distill, mean_loss, membership, task_loss
+from .corruption import SALT_PAIRS, corrupted_forget, incompetent_teacher, retain_subset
+from .measure import kl_per_sample
+from .terms import Term, by_membership, distill, mean_loss, membership, task_loss, unpair
 
 
 def randlabel_phase(ctx, batch_size: int, *, include_true: bool = False, curriculum=None,
@@ -36,3 +39,32 @@ def badt_phase(ctx, batch_size: int, *, retain_fraction: float = 0.3, tau: float
     retain = Term("retain", distill(ctx.task, ctx.original, tau=tau, built=ctx.built), curriculum=make())
     is_forget = membership(ctx.forget, subset)
     return Phase(name, Rows.concat([ctx.forget, subset]), batch_size, by_membership(forget, retain, is_forget))
+
+
+def redirect_phase(ctx, batch_size: int, *, curriculum=None, name: str = "redirect") -> Phase:
+    """SalUn's diffusion pass: on each Df row, MSE(εθ(x_t, c_f), stopgrad εθ(x_t, c_other)) — the
+    prediction for the true condition pulled to the student's own prediction for another sample's
+    condition (``task.corrupt``) — plus the task loss on a Dr row paired with it.
+
+    Contract: a ``noise`` task derives x_t, t and ε from the row itself (e.g. seeded by ``idx``), so
+    the two conditionings of one row share them; ``task.corrupt`` keeps ``idx``.
+    """
+    task, built = ctx.task, ctx.built
+    corrupted = corrupted_forget(ctx)
+    pick = torch.randint(0, len(ctx.retain), (len(ctx.forget),), generator=ctx.generator(SALT_PAIRS))
+    columns = {f"f.{k}": v for k, v in ctx.forget.columns.items()}
+    columns |= {f"c.{k}": v for k, v in corrupted.columns.items()}
+    columns |= {f"r.{k}": v for k, v in ctx.retain.select(pick).columns.items()}
+    rows = Rows({**columns, "idx": ctx.forget["idx"]})
+
+    def redirect(model, batch):
+        true_cond = task.prepare_batch(unpair(batch, "f"), built)
+        other_cond = task.prepare_batch(unpair(batch, "c"), built)
+        with torch.no_grad():
+            target = task.outputs(model, other_cond)
+        return kl_per_sample(task.outputs(model, true_cond), target)  # noise outputs: MSE per sample
+
+    make = curriculum or (lambda: None)
+    forget = Term("forget", redirect, curriculum=make())
+    retain = Term("retain", task_loss(task, built), curriculum=make())
+    return Phase(name, rows, batch_size, lambda m, b: forget(m, b).mean() + retain(m, unpair(b, "r")).mean())

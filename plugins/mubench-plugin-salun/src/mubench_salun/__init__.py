@@ -24,8 +24,7 @@ def mubench_unlearners():
         factory="mubench_salun.impl:SalUn",
         summary="SalUn: RandLabel on the top-saliency half of the weights; the rest stay exactly at θo",
         args=Args,
-        # Diffusion's SalUn needs noise shared between two conditionings, which no task primitive
-        # guarantees yet: left out so a benchmark fails at validation, not mid-run.
-        applies_to=("classification", "seq2seq", "causal_lm"),
+        # text_to_image: redirect the Df condition's predicted noise to another condition's
+        # (mubench_harness.unlearning.recipes.redirect_phase) instead of RandLabel's labels
         taxonomy={"forget_measure": "loss", "corrupt": "data", "retain": "loss", "scope": "saliency mask"},
     )
