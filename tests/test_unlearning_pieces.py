@@ -264,3 +264,26 @@ def test_representation_is_the_masked_mean_of_the_last_hidden_state():
     assert torch.allclose(representation_mse_per_sample(rep, rep), torch.zeros(2))
     with pytest.raises(ValueError, match="hidden_states"):
         representation(setting().original, {"x": setting().test["x"][:2]})
+
+
+def test_lora_on_a_tiny_bert_targets_query_value_keeps_the_head_and_merges():
+    from transformers import BertConfig, BertForSequenceClassification
+
+    torch.manual_seed(0)
+    model = BertForSequenceClassification(BertConfig(vocab_size=100, hidden_size=32, num_hidden_layers=2,
+                                                     num_attention_heads=2, intermediate_size=64, num_labels=3))
+    scope = LoraScope(LoraArgs(trainable_fraction=0.02), "classification")
+    wrapped = scope.wrap(model)
+    assert scope.info["head_modules"] == ["classifier"]
+    assert [t.rsplit(".", 1)[-1] for t in scope.info["lora_targets"]] == ["query", "value"] * 2
+    assert abs(scope.info["lora_fraction"] - 0.02) < 0.01
+    ids = torch.randint(0, 100, (2, 8))
+    wrapped.eval()
+    with torch.no_grad():
+        for n, p in wrapped.named_parameters():
+            if "lora_B" in n:
+                p.normal_()
+        expect = wrapped(input_ids=ids).logits
+    merged = scope.merge(wrapped)
+    assert type(merged) is BertForSequenceClassification
+    assert torch.allclose(merged(input_ids=ids).logits, expect, atol=1e-5)
