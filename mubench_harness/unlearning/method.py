@@ -1,0 +1,60 @@
+"""Base of every method built from the pieces: optimiser rule, LoRA scope, curriculum, notes."""
+from __future__ import annotations
+
+import torch
+
+from ..contracts import Unlearner, seeded
+from ..training import OptimizerConfig
+from .curriculum import SuperLoss
+from .scope import LoraScope
+
+
+class PieceMethod(Unlearner):
+    """Subclasses implement :meth:`run` (build phases, call ``ctx.train``) on the model they are given.
+
+    :meth:`unlearn` wraps the model in LoRA when asked, runs the method, merges LoRA back and records
+    what was used (optimiser rule, LoRA sizes, curriculum) in ``ctx.notes``.
+    """
+
+    #: one line saying how the loss is reduced, recorded with every result
+    reduction: str = "mean over the batch"
+
+    def unlearn(self, ctx) -> torch.nn.Module:
+        # Everything a method draws from torch's global RNG (LoRA's initial A matrices, dropout in
+        # the model) is seeded by the run seed, and the caller's RNG state is left untouched.
+        with seeded(ctx.seed):
+            return self._unlearn(ctx)
+
+    def _unlearn(self, ctx) -> torch.nn.Module:
+        model = self.initial_model(ctx)
+        lora = None
+        if self.args.lora is not None:
+            lora = LoraScope(self.args.lora, ctx.task.kind)
+            model = lora.wrap(model)
+            ctx.notes.update(lora.info)
+        if self.args.curriculum is not None:
+            ctx.notes["curriculum"] = self.args.curriculum.model_dump()
+        ctx.notes["reduction"] = self.reduction
+        self.run(ctx, model)
+        return lora.merge(model) if lora is not None else model
+
+    def initial_model(self, ctx) -> torch.nn.Module:
+        return ctx.model
+
+    def run(self, ctx, model: torch.nn.Module) -> None:
+        raise NotImplementedError
+
+    def optimizer(self, ctx, batch_size: int | None = None) -> tuple[OptimizerConfig, int]:
+        """The authors' optimiser from the args, or the paper's rule when the benchmark says so."""
+        a = self.args
+        authors = OptimizerConfig(name=a.optimizer.name, lr=a.lr, momentum=a.optimizer.momentum,
+                                  weight_decay=a.optimizer.weight_decay)
+        cfg, bs = ctx.rule.resolve(authors, batch_size or a.batch_size)
+        ctx.notes["optimizer_rule"] = ctx.rule.name
+        ctx.notes.setdefault("batch_sizes", []).append(bs)
+        return cfg, bs
+
+    def superloss(self) -> SuperLoss | None:
+        """A fresh SuperLoss for one loss term (each term keeps its own threshold)."""
+        c = self.args.curriculum
+        return SuperLoss(c.lam, c.ema) if c is not None else None

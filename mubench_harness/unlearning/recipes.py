@@ -1,0 +1,70 @@
+"""Phases several methods share, built from the pieces (SalUn reuses RandLabel's pass; ``compose``
+reuses all of them). Each returns a :class:`~mubench_harness.training.Phase`."""
+from __future__ import annotations
+
+import torch
+
+from ..data import Rows
+from ..training import Phase
+from .corruption import SALT_PAIRS, corrupted_forget, incompetent_teacher, retain_subset
+from .measure import kl_per_sample
+from .terms import Term, by_membership, distill, mean_loss, membership, task_loss, unpair
+
+
+def randlabel_phase(ctx, batch_size: int, *, include_true: bool = False, curriculum=None,
+                    name: str = "randlabel") -> Phase:
+    """Df rows with corrupted targets (drawn once, from the run seed) and Dr rows in one shuffled
+    pass; task loss per row, one mean over each mixed batch. ``curriculum``: a factory of SuperLoss
+    (called once per term) or ``None``."""
+    corrupted = corrupted_forget(ctx, include_true=include_true)
+    rows = Rows.concat([corrupted, ctx.retain])
+    measure = task_loss(ctx.task, ctx.built)
+    if curriculum is None:
+        # Both rows kinds share the measure: one forward pass over the whole mixed batch (splitting
+        # it by membership would run two smaller passes for the same value).
+        return Phase(name, rows, batch_size, mean_loss(Term("randlabel", measure)))
+    forget, retain = Term("forget", measure, curriculum=curriculum()), Term("retain", measure, curriculum=curriculum())
+    return Phase(name, rows, batch_size, by_membership(forget, retain, membership(ctx.forget, ctx.retain)))
+
+
+def badt_phase(ctx, batch_size: int, *, retain_fraction: float = 0.3, tau: float = 1.0, curriculum=None,
+               name: str = "badt") -> Phase:
+    """Bad-T's pass: Df plus a seeded ``retain_fraction`` of Dr (disjoint from Df); target = the
+    incompetent teacher's softmax on Df rows, the original's on Dr rows; KL_τ(target‖θ), one mean."""
+    teacher = incompetent_teacher(ctx)
+    subset = retain_subset(ctx, retain_fraction)
+    ctx.notes["retain_subset_size"] = len(subset)
+    make = curriculum or (lambda: None)
+    forget = Term("forget", distill(ctx.task, teacher, tau=tau, built=ctx.built), curriculum=make())
+    retain = Term("retain", distill(ctx.task, ctx.original, tau=tau, built=ctx.built), curriculum=make())
+    is_forget = membership(ctx.forget, subset)
+    return Phase(name, Rows.concat([ctx.forget, subset]), batch_size, by_membership(forget, retain, is_forget))
+
+
+def redirect_phase(ctx, batch_size: int, *, curriculum=None, name: str = "redirect") -> Phase:
+    """SalUn's diffusion pass: on each Df row, MSE(εθ(x_t, c_f), stopgrad εθ(x_t, c_other)) — the
+    prediction for the true condition pulled to the student's own prediction for another sample's
+    condition (``task.corrupt``) — plus the task loss on a Dr row paired with it.
+
+    Contract: a ``noise`` task derives x_t, t and ε from the row itself (e.g. seeded by ``idx``), so
+    the two conditionings of one row share them; ``task.corrupt`` keeps ``idx``.
+    """
+    task, built = ctx.task, ctx.built
+    corrupted = corrupted_forget(ctx)
+    pick = torch.randint(0, len(ctx.retain), (len(ctx.forget),), generator=ctx.generator(SALT_PAIRS))
+    columns = {f"f.{k}": v for k, v in ctx.forget.columns.items()}
+    columns |= {f"c.{k}": v for k, v in corrupted.columns.items()}
+    columns |= {f"r.{k}": v for k, v in ctx.retain.select(pick).columns.items()}
+    rows = Rows({**columns, "idx": ctx.forget["idx"]})
+
+    def redirect(model, batch):
+        true_cond = task.prepare_batch(unpair(batch, "f"), built)
+        other_cond = task.prepare_batch(unpair(batch, "c"), built)
+        with torch.no_grad():
+            target = task.outputs(model, other_cond)
+        return kl_per_sample(task.outputs(model, true_cond), target)  # noise outputs: MSE per sample
+
+    make = curriculum or (lambda: None)
+    forget = Term("forget", redirect, curriculum=make())
+    retain = Term("retain", task_loss(task, built), curriculum=make())
+    return Phase(name, rows, batch_size, lambda m, b: forget(m, b).mean() + retain(m, unpair(b, "r")).mean())

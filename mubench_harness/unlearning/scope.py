@@ -1,0 +1,150 @@
+"""Parameter scope: which parameters a method moves.
+
+- *dense*: every trainable parameter (the default: nothing to do);
+- :class:`SaliencyMask`: SalUn's mask over the trainable parameters; masked-out entries are held
+  EXACTLY at their starting values — their gradients are zeroed (as SalUn does) *and* they are copied
+  back after every optimiser step, because weight decay and momentum move them even with a zero
+  gradient;
+- :class:`LoraScope`: LoRA adapters through peft, merged back into a plain model before it is
+  returned. The trainable fraction is LoRA parameters / base model parameters; the classification
+  head, kept fully trainable through ``modules_to_save``, is reported separately.
+"""
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import torch
+from torch import nn
+
+#: names of attention query/value projections across transformers architectures
+#: (BERT/ViT/ELECTRA: query/value; LLaMA/Whisper/BART: q_proj/v_proj; T5: q/v; DistilBERT: q_lin/v_lin)
+QUERY_VALUE = ("query", "value", "q_proj", "v_proj", "q", "v", "q_lin", "v_lin")
+#: direct children that are a classification head (kept trainable under LoRA)
+HEAD_NAMES = ("classifier", "score", "head", "fc")
+
+
+def trainable(model: nn.Module) -> list[tuple[str, nn.Parameter]]:
+    return [(n, p) for n, p in model.named_parameters() if p.requires_grad]
+
+
+# -- saliency ----------------------------------------------------------------------------------------
+def saliency(model: nn.Module, rows, batch_size: int, measure: Callable[[nn.Module, dict], torch.Tensor],
+             device=None) -> dict[str, torch.Tensor]:
+    """|∇θ Σ_{x ∈ rows} −measure(θ; x)| over ALL batches of ``rows``, in eval mode.
+
+    The sum over every sample (not a mean per batch) is the full-data gradient: no batch is dropped
+    and a short last batch weighs what its samples weigh.
+    """
+    was_training = model.training
+    model.eval()
+    params = trainable(model)
+    for _, p in params:
+        p.grad = None
+    for batch in rows.batches(batch_size):
+        if device is not None:
+            batch = {k: v.to(device) for k, v in batch.items()}
+        (-measure(model, batch).sum()).backward()
+    out = {n: (p.grad.detach().abs() if p.grad is not None else torch.zeros_like(p)) for n, p in params}
+    for _, p in params:
+        p.grad = None
+    model.train(was_training)
+    return out
+
+
+def top_fraction_mask(scores: dict[str, torch.Tensor], fraction: float) -> dict[str, torch.Tensor]:
+    """Boolean masks selecting exactly ``round(fraction · N)`` entries with the highest scores, globally
+    across all tensors (ties broken by position)."""
+    if not 0 <= fraction <= 1:
+        raise ValueError(f"mask fraction must be in [0, 1], got {fraction}")
+    flat = torch.cat([s.flatten().float() for s in scores.values()])
+    k = round(fraction * flat.numel())
+    chosen = torch.zeros(flat.numel(), dtype=torch.bool, device=flat.device)
+    if k:
+        chosen[torch.topk(flat, k, sorted=False).indices] = True
+    masks, start = {}, 0
+    for name, s in scores.items():
+        masks[name] = chosen[start : start + s.numel()].view_as(s)
+        start += s.numel()
+    return masks
+
+
+class SaliencyMask:
+    """Keeps every entry outside ``masks`` exactly at its value when the mask is attached."""
+
+    def __init__(self, model: nn.Module, masks: dict[str, torch.Tensor]):
+        named = dict(trainable(model))
+        missing = set(masks) - set(named)
+        if missing:
+            raise ValueError(f"mask names parameters the model does not train: {sorted(missing)[:3]}")
+        self.entries = [(named[n], m.to(named[n].device), named[n].detach().clone()) for n, m in masks.items()]
+        self.hooks = [p.register_hook(lambda g, m=m: g * m) for p, m, _ in self.entries]
+
+    @property
+    def fraction(self) -> float:
+        total = sum(m.numel() for _, m, _ in self.entries)
+        return sum(int(m.sum()) for _, m, _ in self.entries) / max(total, 1)
+
+    @torch.no_grad()
+    def after_step(self) -> None:
+        for p, m, frozen in self.entries:
+            p.copy_(torch.where(m, p, frozen))
+
+    def detach(self) -> None:
+        for h in self.hooks:
+            h.remove()
+        self.hooks = []
+
+
+# -- LoRA ---------------------------------------------------------------------------------------------
+def head_modules(model: nn.Module, task_kind: str) -> list[str]:
+    """Classification heads to keep fully trainable (generation keeps none: its head is the tied vocab)."""
+    if task_kind != "classification":
+        return []
+    return [n for n, _ in model.named_children() if n in HEAD_NAMES]
+
+
+def lora_targets(model: nn.Module, heads: list[str], targets: list[str] | None = None) -> list[str]:
+    """Full names of the Linear layers to adapt.
+
+    Explicit ``targets`` are suffixes of module names. By default: the attention query/value
+    projections; a model without any (an MLP) gets every Linear layer outside its head instead.
+    """
+    linears = [n for n, m in model.named_modules() if isinstance(m, nn.Linear)
+               and not any(n == h or n.startswith(h + ".") for h in heads)]
+    if targets:
+        chosen = [n for n in linears if any(n == t or n.endswith("." + t) for t in targets)]
+        if not chosen:
+            raise ValueError(f"lora targets {targets} match no Linear layer of {type(model).__name__}")
+        return chosen
+    chosen = [n for n in linears if n.rsplit(".", 1)[-1] in QUERY_VALUE]
+    return chosen or linears
+
+
+class LoraScope:
+    """Wraps a model with peft LoRA adapters; :meth:`merge` returns the plain model."""
+
+    def __init__(self, args, task_kind: str):
+        self.args, self.task_kind = args, task_kind
+        self.info: dict = {}
+
+    def wrap(self, model: nn.Module) -> nn.Module:
+        from peft import LoraConfig, get_peft_model
+
+        heads = head_modules(model, self.task_kind)
+        targets = lora_targets(model, heads, self.args.targets)
+        modules = dict(model.named_modules())
+        per_rank = sum(modules[t].in_features + modules[t].out_features for t in targets)
+        base = sum(p.numel() for p in model.parameters())
+        head = sum(p.numel() for h in heads for p in modules[h].parameters())
+        rank = self.args.rank or max(1, round(self.args.trainable_fraction * base / per_rank))
+        config = LoraConfig(r=rank, lora_alpha=rank, lora_dropout=self.args.dropout,
+                            target_modules=targets, modules_to_save=heads or None)
+        wrapped = get_peft_model(model, config)
+        lora = sum(p.numel() for n, p in wrapped.named_parameters() if "lora_" in n)
+        self.info = {"lora_rank": rank, "lora_targets": targets, "lora_params": lora, "base_params": base,
+                     "lora_fraction": lora / base, "head_modules": heads, "head_params": head}
+        return wrapped
+
+    def merge(self, wrapped: nn.Module) -> nn.Module:
+        model = wrapped.merge_and_unload()
+        return model.requires_grad_(True)

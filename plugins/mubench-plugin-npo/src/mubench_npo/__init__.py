@@ -1,0 +1,44 @@
+"""mubench plugin npo: Negative Preference Optimization, and NPO with a retain term. No torch here."""
+from pydantic import Field
+
+from mubench_harness import hookimpl
+from mubench_harness.specs import UnlearnerSpec
+from mubench_harness.unlearning.args import MethodArgs, OptimizerArgs, adam
+
+
+class Args(MethodArgs):
+    """Authors' recipe (Zhang et al. 2024, TOFU setting): AdamW lr 1e-5, 5 epochs, batch 32, β = 0.1."""
+
+    lr: float = Field(1e-5, gt=0, description="learning rate")
+    epochs: int = Field(5, ge=1, description="passes over Df")
+    batch_size: int = Field(32, ge=1)
+    optimizer: OptimizerArgs = adam("adamw", weight_decay=0.01)
+    beta: float = Field(0.1, gt=0, description="NPO inverse temperature β")
+
+
+class RTArgs(Args):
+    retain_weight: float = Field(1.0, ge=0, description="weight of the NLL on Dr")
+
+
+# Diffusion has no sequence likelihood: NPO is left out of text_to_image so validation rejects it.
+APPLIES = ("classification", "seq2seq", "causal_lm")
+
+
+@hookimpl
+def mubench_unlearners():
+    yield UnlearnerSpec(
+        name="npo",
+        factory="mubench_npo.impl:NPO",
+        summary="NPO: −(2/β)·logσ(β(ℓθ − ℓref)) on Df with ℓ the summed target NLL",
+        args=Args,
+        applies_to=APPLIES,
+        taxonomy={"forget_measure": "loss (vs reference)", "corrupt": "gradient", "retain": "-", "scope": "dense"},
+    )
+    yield UnlearnerSpec(
+        name="npo_rt",
+        factory="mubench_npo.impl:NPORetain",
+        summary="NPO-RT: NPO on Df + 1.0·NLL on a random Dr sample paired with each Df sample",
+        args=RTArgs,
+        applies_to=APPLIES,
+        taxonomy={"forget_measure": "loss (vs reference)", "corrupt": "gradient", "retain": "loss", "scope": "dense"},
+    )

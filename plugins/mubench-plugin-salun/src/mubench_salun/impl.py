@@ -1,0 +1,26 @@
+"""SalUn (Fan et al., ICLR 2024): saliency mask from all Df batches, then masked RandLabel."""
+from mubench_harness.unlearning.method import PieceMethod
+from mubench_harness.unlearning.recipes import randlabel_phase, redirect_phase
+from mubench_harness.unlearning.scope import SaliencyMask, saliency, top_fraction_mask
+from mubench_harness.unlearning.terms import task_loss
+
+
+class SalUn(PieceMethod):
+    reduction = "saliency: |Σ over every Df sample of ∇(−loss)|; training: RandLabel's one mean per mixed batch"
+
+    def run(self, ctx, model):
+        a = self.args
+        opt, bs = self.optimizer(ctx)
+        measure = task_loss(ctx.task, ctx.built)
+        scores = ctx.meter.count(lambda: saliency(model, ctx.forget, bs, measure, device=ctx.device))
+        mask = SaliencyMask(model, top_fraction_mask(scores, a.mask_fraction))
+        ctx.notes["mask_fraction"] = mask.fraction
+        curriculum = self.superloss if a.curriculum is not None else None
+        if ctx.task.kind == "text_to_image":  # SalUn's diffusion loss (DESIGN.md §4)
+            phase = redirect_phase(ctx, bs, curriculum=curriculum)
+        else:
+            phase = randlabel_phase(ctx, bs, include_true=a.include_true, curriculum=curriculum)
+        try:
+            ctx.train(model, lambda epoch: [phase], epochs=a.epochs, optimizer=opt, after_step=mask.after_step)
+        finally:
+            mask.detach()

@@ -1,0 +1,289 @@
+"""Core-level tests of the taxonomy pieces in mubench_harness.unlearning, on hand-made tensors and the
+toy setting (no method plugin needed)."""
+import copy
+import math
+
+import pydantic
+import pytest
+import torch
+import torch.nn.functional as F
+
+from mubench_harness.context import OptimizerRule
+from mubench_harness.contracts import Outputs
+from mubench_harness.data import Rows
+from mubench_harness.testing import params_equal, setting
+from mubench_harness.training import OptimizerConfig, make_optimizer
+from mubench_harness.unlearning.args import CurriculumArgs, LoraArgs, MethodArgs
+from mubench_harness.unlearning.corruption import corrupted_forget, incompetent_teacher, retain_subset
+from mubench_harness.unlearning.curriculum import SuperLoss
+from mubench_harness.unlearning.measure import kl_per_sample
+from mubench_harness.unlearning.method import PieceMethod
+from mubench_harness.unlearning.scope import LoraScope, SaliencyMask, lora_targets, top_fraction_mask
+from mubench_harness.unlearning.terms import Term, by_membership, membership, pair_rows, task_loss
+
+
+def hand_kl(zs, zt, tau):
+    """Σ_c p_T (log p_T − log p_S) at temperature τ, written out without kl_div."""
+    pt = torch.exp(zt / tau) / torch.exp(zt / tau).sum(-1, keepdim=True)
+    ps = torch.exp(zs / tau) / torch.exp(zs / tau).sum(-1, keepdim=True)
+    return (pt * (pt.log() - ps.log())).sum(-1)
+
+
+# -- knowledge measurement ------------------------------------------------------------------------
+def test_kl_is_teacher_first_at_temperature_and_batchmean():
+    g = torch.Generator().manual_seed(0)
+    zs, zt = torch.randn(5, 7, generator=g), torch.randn(5, 7, generator=g)
+    per = kl_per_sample(Outputs(zs), Outputs(zt), tau=4.0)
+    assert torch.allclose(per, hand_kl(zs, zt, 4.0), atol=1e-6)
+    batchmean = F.kl_div(F.log_softmax(zs / 4, -1), F.softmax(zt / 4, -1), reduction="batchmean")
+    assert torch.allclose(per.mean(), batchmean, atol=1e-6)
+    # teacher-first: swapping the roles changes the value (KL is not symmetric)
+    assert not torch.allclose(per, kl_per_sample(Outputs(zt), Outputs(zs), tau=4.0))
+    assert torch.allclose(kl_per_sample(Outputs(zt), Outputs(zt)), torch.zeros(5), atol=1e-6)
+
+
+def test_token_kl_averages_over_masked_target_tokens_only():
+    g = torch.Generator().manual_seed(1)
+    zs, zt = torch.randn(2, 3, 5, generator=g), torch.randn(2, 3, 5, generator=g)
+    mask = torch.tensor([[1, 1, 0], [0, 0, 1]])
+    per = kl_per_sample(Outputs(zs, mask), Outputs(zt, mask), tau=2.0)
+    tok = hand_kl(zs, zt, 2.0)
+    assert torch.allclose(per, torch.stack([tok[0, :2].mean(), tok[1, 2]]), atol=1e-6)
+    zs2 = zs.clone()
+    zs2[0, 2] += 100.0  # a masked-out position cannot change the measure
+    assert torch.allclose(kl_per_sample(Outputs(zs2, mask), Outputs(zt, mask), tau=2.0), per)
+
+
+def test_noise_outputs_compare_by_mse_and_kinds_must_match():
+    a, b = torch.zeros(2, 3, 4, 4), torch.ones(2, 3, 4, 4)
+    b[1] *= 2
+    per = kl_per_sample(Outputs(a, kind="noise"), Outputs(b, kind="noise"))
+    assert torch.allclose(per, torch.tensor([1.0, 4.0]))
+    with pytest.raises(ValueError, match="kind"):
+        kl_per_sample(Outputs(a, kind="noise"), Outputs(b))
+    with pytest.raises(ValueError, match="differ"):
+        kl_per_sample(Outputs(torch.zeros(2, 3)), Outputs(torch.zeros(2, 4)))
+
+
+# -- curriculum ----------------------------------------------------------------------------------
+def test_superloss_sigma_minimises_the_confidence_objective():
+    sl = SuperLoss(lam=2.0)
+    loss = torch.tensor([0.1, 0.8, 2.0, 5.0])
+    out = sl(loss)
+    tau = float(loss.mean())  # first batch initialises the threshold
+    sigma = sl.sigma(loss).double()
+    # stationarity of (ℓ − τ)σ + λ(log σ)² in σ: (ℓ − τ) + 2λ log σ / σ = 0
+    grad = (loss.double() - tau) + 2 * 2.0 * sigma.log() / sigma
+    free = (loss - tau) / 2.0 / 2 > -1 / math.e  # samples not at the −2/e clamp
+    assert free.tolist() == [False, True, True, True]
+    assert torch.allclose(grad[free], torch.zeros(3, dtype=torch.double), atol=1e-6)
+    assert math.isclose(float(sigma[0]), math.e, rel_tol=1e-6)  # the clamp: σ = exp(−W(−1/e)) = e
+    assert torch.allclose(out, (loss - tau) * sigma.float() + 2.0 * sigma.float().log() ** 2, atol=1e-6)
+    # easy samples (low loss) get σ > 1, hard ones σ < 1
+    assert sigma[0] > 1 > sigma[-1]
+    # clamp: a loss far below τ still gives a real, finite σ
+    assert torch.isfinite(SuperLoss(lam=0.01)(torch.tensor([0.0, 100.0]))).all()
+
+
+def test_superloss_threshold_is_a_moving_average_per_term():
+    a, b = SuperLoss(), SuperLoss()
+    a(torch.tensor([1.0, 3.0]))
+    a(torch.tensor([4.0, 6.0]))
+    b(torch.tensor([10.0]))
+    assert math.isclose(a.tau, 0.9 * 2.0 + 0.1 * 5.0) and b.tau == 10.0
+    with pytest.raises(ValueError):
+        SuperLoss(lam=0)
+
+
+def test_superloss_keeps_gradient_through_the_loss_only():
+    loss = torch.tensor([0.5, 2.0], requires_grad=True)
+    sl = SuperLoss()
+    sl(loss).sum().backward()
+    assert torch.allclose(loss.grad, sl.sigma(loss.detach()))  # σ is a constant
+
+
+# -- loss builders ---------------------------------------------------------------------------------
+def test_by_membership_uses_one_mean_over_the_mixed_batch():
+    forget = Rows({"x": torch.tensor([1.0, 2.0]), "labels": torch.zeros(2), "idx": torch.tensor([0, 3])})
+    retain = Rows({"x": torch.tensor([10.0, 20.0, 30.0]), "labels": torch.zeros(3), "idx": torch.tensor([1, 2, 4])})
+    f = Term("f", lambda m, b: b["x"], ascent=True)
+    r = Term("r", lambda m, b: b["x"], weight=0.5)
+    loss = by_membership(f, r, membership(forget, retain))
+    batch = Rows.concat([forget, retain]).columns
+    assert math.isclose(float(loss(None, batch)), (-1 - 2 + 0.5 * 60) / 5, rel_tol=1e-6)
+
+
+def test_pair_rows_is_seeded_and_keeps_forget_idx():
+    st = setting()
+    a = pair_rows(st.forget, st.retain, torch.Generator().manual_seed(5))
+    b = pair_rows(st.forget, st.retain, torch.Generator().manual_seed(5))
+    assert torch.equal(a["idx"], st.forget["idx"]) and torch.equal(a["r.idx"], b["r.idx"])
+    assert not torch.isin(a["r.idx"], st.forget["idx"]).any()
+
+
+# -- corruption ------------------------------------------------------------------------------------
+def test_corruption_is_drawn_once_from_the_run_seed():
+    st = setting()
+    a, b, c = (corrupted_forget(st.context(seed=s)) for s in (1, 1, 2))
+    assert torch.equal(a["labels"], b["labels"]) and not torch.equal(a["labels"], c["labels"])
+    assert (a["labels"] != st.forget["labels"]).all()
+
+
+def test_retain_subset_is_disjoint_seeded_and_rejects_overlap():
+    st = setting()
+    a, b, c = (retain_subset(st.context(seed=s), 0.3) for s in (4, 4, 5))
+    assert len(a) == round(0.3 * len(st.retain))
+    assert torch.equal(a["idx"], b["idx"]) and not torch.equal(a["idx"], c["idx"])
+    assert not torch.isin(a["idx"], st.forget["idx"]).any()
+    ctx = st.context(seed=4)
+    ctx.retain = Rows.concat([ctx.forget, ctx.retain])  # a Dr wrongly drawn from the full training set
+    with pytest.raises(ValueError, match="disjoint"):
+        retain_subset(ctx, 1.0)
+
+
+def test_incompetent_teacher_is_fresh_and_seeded():
+    st = setting()
+    t1, t2 = incompetent_teacher(st.context(seed=0)), incompetent_teacher(st.context(seed=0))
+    assert params_equal(t1, t2) and not params_equal(t1, st.original)
+    assert not any(p.requires_grad for p in t1.parameters()) and not t1.training
+
+
+# -- scope ---------------------------------------------------------------------------------------
+def test_top_fraction_mask_selects_exactly_the_highest_entries():
+    scores = {"a": torch.tensor([[0.1, 0.9], [0.5, 0.2]]), "b": torch.tensor([0.8, 0.0, 0.3, 0.7])}
+    masks = top_fraction_mask(scores, 0.5)
+    assert masks["a"].tolist() == [[False, True], [True, False]]
+    assert masks["b"].tolist() == [True, False, False, True]
+    assert sum(int(m.sum()) for m in masks.values()) == 4
+    with pytest.raises(ValueError):
+        top_fraction_mask(scores, 1.5)
+
+
+def test_saliency_mask_holds_entries_exactly_under_momentum_and_weight_decay():
+    model = torch.nn.Linear(4, 3)
+    start = copy.deepcopy(model.state_dict())
+    masks = {n: torch.rand_like(p, generator=None) > 0.5 for n, p in model.named_parameters()}
+    keeper = SaliencyMask(model, masks)
+    opt = make_optimizer(model.parameters(), OptimizerConfig(name="sgd", lr=0.1, momentum=0.9, weight_decay=0.1))
+    for _ in range(5):
+        opt.zero_grad()
+        model(torch.randn(8, 4)).pow(2).sum().backward()
+        opt.step()
+        keeper.after_step()
+    for n, p in model.named_parameters():
+        assert torch.equal(p[~masks[n]], start[n][~masks[n]])
+        assert not torch.equal(p[masks[n]], start[n][masks[n]])
+    keeper.detach()
+    assert not keeper.hooks
+
+
+def test_lora_on_the_toy_mlp_targets_linears_outside_the_head_and_merges_back():
+    st = setting()
+    model = copy.deepcopy(st.original)
+    assert lora_targets(model, ["classifier"]) == ["body.0", "body.2"]
+    scope = LoraScope(LoraArgs(trainable_fraction=0.1), "classification")
+    wrapped = scope.wrap(model)
+    info = scope.info
+    base = sum(p.numel() for p in st.original.parameters())
+    assert info["base_params"] == base and info["head_modules"] == ["classifier"]
+    assert info["head_params"] == 64 * 4 + 4
+    assert info["lora_params"] == info["lora_rank"] * ((8 + 64) + (64 + 64))
+    assert abs(info["lora_fraction"] - 0.1) < 0.05  # the nearest rank to the asked fraction
+    trainable = {n for n, p in wrapped.named_parameters() if p.requires_grad}
+    assert any("classifier" in n for n in trainable) and all("lora_" in n or "classifier" in n for n in trainable)
+    with torch.no_grad():  # make the adapters non-zero so merging has something to merge
+        for n, p in wrapped.named_parameters():
+            if "lora_B" in n:
+                p.normal_()
+    wrapped.eval()
+    x = st.test["x"][:16]
+    expect = wrapped(x=x).logits
+    merged = scope.merge(wrapped)
+    assert type(merged) is type(st.original) and merged.state_dict().keys() == st.original.state_dict().keys()
+    assert torch.allclose(merged(x).logits, expect, atol=1e-5)
+    with pytest.raises(ValueError, match="match no Linear"):
+        lora_targets(st.original, ["classifier"], ["query"])
+
+
+# -- a method from the pieces: optimiser rule, LoRA and curriculum axes --------------------------
+class _Descent(PieceMethod):
+    def run(self, ctx, model):
+        from mubench_harness.training import Phase
+        from mubench_harness.unlearning.terms import mean_loss
+
+        opt, bs = self.optimizer(ctx)
+        phase = Phase("retain", ctx.retain, bs, mean_loss(Term("r", task_loss(ctx.task, ctx.built), curriculum=self.superloss())))
+        ctx.train(model, lambda e: [phase], epochs=self.args.epochs, optimizer=opt)
+
+
+def test_paper_rule_replaces_the_authors_recipe_and_is_recorded():
+    st = setting()
+    ctx = st.context(seed=0, rule=OptimizerRule("paper", lr=3e-4, batch_size=32))
+    _Descent(MethodArgs(optimizer="sgd", lr=0.5, batch_size=128)).unlearn(ctx)
+    assert ctx.notes["optimizer_rule"] == "paper" and ctx.notes["batch_sizes"] == [32]
+    assert ctx.notes["optimizer"]["name"] == "adam" and ctx.notes["optimizer"]["lr"] == 3e-4
+    ctx = st.context(seed=0)
+    _Descent(MethodArgs(optimizer="sgd", lr=0.5, batch_size=128)).unlearn(ctx)
+    assert ctx.notes["optimizer_rule"] == "authors" and ctx.notes["optimizer"]["name"] == "sgd"
+
+
+def test_lora_and_superloss_axes_through_a_method():
+    st = setting()
+    ctx = st.context(seed=0)
+    out = _Descent(MethodArgs(lr=0.05, lora={"rank": 2}, curriculum="superloss")).unlearn(ctx)
+    assert type(out) is type(st.original) and not params_equal(out, st.original)
+    assert ctx.notes["lora_rank"] == 2 and ctx.notes["curriculum"]["kind"] == "superloss"
+    assert all(p.requires_grad for p in out.parameters())
+
+
+def test_args_shorthands_and_errors():
+    a = MethodArgs(optimizer="sgd", curriculum="superloss")
+    assert a.optimizer.name == "sgd" and a.curriculum == CurriculumArgs()
+    with pytest.raises(pydantic.ValidationError, match="exactly one"):
+        LoraArgs()
+    with pytest.raises(pydantic.ValidationError, match="exactly one"):
+        LoraArgs(rank=4, trainable_fraction=0.1)
+    with pytest.raises(pydantic.ValidationError):
+        MethodArgs(optimizer="rmsprop")
+
+
+def test_representation_is_the_masked_mean_of_the_last_hidden_state():
+    from transformers import BertConfig, BertForSequenceClassification
+
+    from mubench_harness.unlearning.measure import representation, representation_mse_per_sample
+
+    torch.manual_seed(0)
+    model = BertForSequenceClassification(BertConfig(vocab_size=50, hidden_size=16, num_hidden_layers=1,
+                                                     num_attention_heads=2, intermediate_size=32, num_labels=2)).eval()
+    ids = torch.randint(5, 50, (2, 6))
+    mask = torch.tensor([[1, 1, 1, 1, 1, 1], [1, 1, 1, 0, 0, 0]])
+    rep = representation(model, {"input_ids": ids, "attention_mask": mask})
+    hidden = model(input_ids=ids, attention_mask=mask, output_hidden_states=True).hidden_states[-1]
+    assert rep.shape == (2, 16)
+    assert torch.allclose(rep[1], hidden[1, :3].mean(0), atol=1e-6)
+    assert torch.allclose(representation_mse_per_sample(rep, rep), torch.zeros(2))
+    with pytest.raises(ValueError, match="hidden_states"):
+        representation(setting().original, {"x": setting().test["x"][:2]})
+
+
+def test_lora_on_a_tiny_bert_targets_query_value_keeps_the_head_and_merges():
+    from transformers import BertConfig, BertForSequenceClassification
+
+    torch.manual_seed(0)
+    model = BertForSequenceClassification(BertConfig(vocab_size=100, hidden_size=32, num_hidden_layers=2,
+                                                     num_attention_heads=2, intermediate_size=64, num_labels=3))
+    scope = LoraScope(LoraArgs(trainable_fraction=0.02), "classification")
+    wrapped = scope.wrap(model)
+    assert scope.info["head_modules"] == ["classifier"]
+    assert [t.rsplit(".", 1)[-1] for t in scope.info["lora_targets"]] == ["query", "value"] * 2
+    assert abs(scope.info["lora_fraction"] - 0.02) < 0.01
+    ids = torch.randint(0, 100, (2, 8))
+    wrapped.eval()
+    with torch.no_grad():
+        for n, p in wrapped.named_parameters():
+            if "lora_B" in n:
+                p.normal_()
+        expect = wrapped(input_ids=ids).logits
+    merged = scope.merge(wrapped)
+    assert type(merged) is BertForSequenceClassification
+    assert torch.allclose(merged(input_ids=ids).logits, expect, atol=1e-5)
