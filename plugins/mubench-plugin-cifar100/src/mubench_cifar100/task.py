@@ -28,11 +28,16 @@ def image_geometry(processor) -> tuple[tuple[int, int] | None, tuple[float, ...]
     """(target height/width or None to keep 32x32, mean, std) of a model's image processor."""
     if processor is None:
         return None, TINY_MEAN, TINY_STD
-    size = dict(getattr(processor, "size", None) or {})
-    if "height" in size and "width" in size:
-        hw = (int(size["height"]), int(size["width"]))
-    elif "shortest_edge" in size:
-        hw = (int(size["shortest_edge"]),) * 2
+    size = getattr(processor, "size", None)
+
+    def field(key):  # a plain dict, or transformers' SizeDict with attributes
+        value = size.get(key) if isinstance(size, dict) else getattr(size, key, None)
+        return int(value) if value is not None else None
+
+    if field("height") and field("width"):
+        hw = (field("height"), field("width"))
+    elif field("shortest_edge"):
+        hw = (field("shortest_edge"),) * 2
     else:
         raise ValueError(f"image processor {type(processor).__name__} has no usable size: {size}")
     mean = tuple(float(v) for v in (processor.image_mean if processor.image_mean is not None else TINY_MEAN))

@@ -1,26 +1,23 @@
-"""mubench plugin convnext: registration only. Import nothing heavy here (no torch): listing stays fast.
-
-Yield specs from the hooks you need (``mubench_tasks``, ``mubench_models``, ``mubench_unlearners``,
-``mubench_metrics``); the ``factory`` target is imported only when the component is used.
-"""
-from pydantic import BaseModel, ConfigDict, Field
-
+"""mubench plugin convnext: registration only. Imports nothing heavy (no torch): listing stays fast."""
 from mubench_harness import hookimpl
-from mubench_harness.specs import UnlearnerSpec
+from mubench_harness.specs import ModelSpec
 
-
-class Args(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    lr: float = Field(1e-3, gt=0, description="learning rate")
-    epochs: int = Field(1, ge=1, description="passes over the method's data")
+#: MU-Bench names ConvNeXt without a size: T (convnext-tiny-224, 28M parameters, the size comparable to
+#: ResNet-50 and Swin-T in its tables) is the documented default real scale; B is offered for scaling runs
+#: ``tiny`` is built offline from a small config of the same architecture.
+SCALES = {
+    "tiny": None,
+    "T": "facebook/convnext-tiny-224",
+    "B": "facebook/convnext-base-224",
+}
 
 
 @hookimpl
-def mubench_unlearners():
-    yield UnlearnerSpec(
+def mubench_models():
+    yield ModelSpec(
         name="convnext",
-        factory="mubench_convnext.impl:Method",
-        summary="one line saying what the method does",
-        args=Args,
-        taxonomy={"forget_measure": "loss", "corrupt": "gradient", "retain": "-", "scope": "dense"},
+        factory="mubench_convnext.family:ConvNextFamily",
+        summary="ConvNeXt image classifier (ConvNextForImageClassification); scales T (default real), B and tiny",
+        scales=SCALES,
+        serves=("classification:image",),
     )

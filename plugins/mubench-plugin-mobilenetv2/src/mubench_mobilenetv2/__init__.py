@@ -1,26 +1,21 @@
-"""mubench plugin mobilenetv2: registration only. Import nothing heavy here (no torch): listing stays fast.
-
-Yield specs from the hooks you need (``mubench_tasks``, ``mubench_models``, ``mubench_unlearners``,
-``mubench_metrics``); the ``factory`` target is imported only when the component is used.
-"""
-from pydantic import BaseModel, ConfigDict, Field
-
+"""mubench plugin mobilenetv2: registration only. Imports nothing heavy (no torch): listing stays fast."""
 from mubench_harness import hookimpl
-from mubench_harness.specs import UnlearnerSpec
+from mubench_harness.specs import ModelSpec
 
-
-class Args(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    lr: float = Field(1e-3, gt=0, description="learning rate")
-    epochs: int = Field(1, ge=1, description="passes over the method's data")
+#: the checkpoint MU-Bench names (appendix A.3: MobileNetV2); 1.0 width, 224 input
+#: ``tiny`` is built offline from a small config of the same architecture.
+SCALES = {
+    "1.0-224": "google/mobilenet_v2_1.0_224",
+    "tiny": None,
+}
 
 
 @hookimpl
-def mubench_unlearners():
-    yield UnlearnerSpec(
+def mubench_models():
+    yield ModelSpec(
         name="mobilenetv2",
-        factory="mubench_mobilenetv2.impl:Method",
-        summary="one line saying what the method does",
-        args=Args,
-        taxonomy={"forget_measure": "loss", "corrupt": "gradient", "retain": "-", "scope": "dense"},
+        factory="mubench_mobilenetv2.family:MobileNetV2Family",
+        summary="MobileNetV2 image classifier (MobileNetV2ForImageClassification); scales 1.0-224 and tiny",
+        scales=SCALES,
+        serves=("classification:image",),
     )

@@ -1,26 +1,22 @@
-"""mubench plugin swin: registration only. Import nothing heavy here (no torch): listing stays fast.
-
-Yield specs from the hooks you need (``mubench_tasks``, ``mubench_models``, ``mubench_unlearners``,
-``mubench_metrics``); the ``factory`` target is imported only when the component is used.
-"""
-from pydantic import BaseModel, ConfigDict, Field
-
+"""mubench plugin swin: registration only. Imports nothing heavy (no torch): listing stays fast."""
 from mubench_harness import hookimpl
-from mubench_harness.specs import UnlearnerSpec
+from mubench_harness.specs import ModelSpec
 
-
-class Args(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    lr: float = Field(1e-3, gt=0, description="learning rate")
-    epochs: int = Field(1, ge=1, description="passes over the method's data")
+#: Swin-T and Swin-B (patch 4, window 7, 224 input) as in MU-Bench; the scale names follow the paper
+#: ``tiny`` is built offline from a small config of the same architecture.
+SCALES = {
+    "tiny": None,
+    "T": "microsoft/swin-tiny-patch4-window7-224",
+    "B": "microsoft/swin-base-patch4-window7-224",
+}
 
 
 @hookimpl
-def mubench_unlearners():
-    yield UnlearnerSpec(
+def mubench_models():
+    yield ModelSpec(
         name="swin",
-        factory="mubench_swin.impl:Method",
-        summary="one line saying what the method does",
-        args=Args,
-        taxonomy={"forget_measure": "loss", "corrupt": "gradient", "retain": "-", "scope": "dense"},
+        factory="mubench_swin.family:SwinFamily",
+        summary="Swin Transformer classifier (SwinForImageClassification); scales T, B and tiny",
+        scales=SCALES,
+        serves=("classification:image",),
     )

@@ -1,26 +1,22 @@
-"""mubench plugin vit: registration only. Import nothing heavy here (no torch): listing stays fast.
-
-Yield specs from the hooks you need (``mubench_tasks``, ``mubench_models``, ``mubench_unlearners``,
-``mubench_metrics``); the ``factory`` target is imported only when the component is used.
-"""
-from pydantic import BaseModel, ConfigDict, Field
-
+"""mubench plugin vit: registration only. Imports nothing heavy (no torch): listing stays fast."""
 from mubench_harness import hookimpl
-from mubench_harness.specs import UnlearnerSpec
+from mubench_harness.specs import ModelSpec
 
-
-class Args(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    lr: float = Field(1e-3, gt=0, description="learning rate")
-    epochs: int = Field(1, ge=1, description="passes over the method's data")
+#: ImageNet-21k pretrained ViT-B/16 and ViT-L/16 (no ImageNet-1k head), as fine-tuned in MU-Bench
+#: ``tiny`` is built offline from a small config of the same architecture.
+SCALES = {
+    "base": "google/vit-base-patch16-224-in21k",
+    "large": "google/vit-large-patch16-224-in21k",
+    "tiny": None,
+}
 
 
 @hookimpl
-def mubench_unlearners():
-    yield UnlearnerSpec(
+def mubench_models():
+    yield ModelSpec(
         name="vit",
-        factory="mubench_vit.impl:Method",
-        summary="one line saying what the method does",
-        args=Args,
-        taxonomy={"forget_measure": "loss", "corrupt": "gradient", "retain": "-", "scope": "dense"},
+        factory="mubench_vit.family:ViTFamily",
+        summary="Vision Transformer classifier (ViTForImageClassification); scales base, large and tiny",
+        scales=SCALES,
+        serves=("classification:image",),
     )
