@@ -1,26 +1,26 @@
-"""mubench plugin bert: registration only. Import nothing heavy here (no torch): listing stays fast.
-
-Yield specs from the hooks you need (``mubench_tasks``, ``mubench_models``, ``mubench_unlearners``,
-``mubench_metrics``); the ``factory`` target is imported only when the component is used.
-"""
-from pydantic import BaseModel, ConfigDict, Field
-
+"""mubench plugin bert: registration only. Imports nothing heavy (no torch): listing stays fast."""
 from mubench_harness import hookimpl
-from mubench_harness.specs import UnlearnerSpec
+from mubench_harness.specs import ModelSpec
 
-
-class Args(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    lr: float = Field(1e-3, gt=0, description="learning rate")
-    epochs: int = Field(1, ge=1, description="passes over the method's data")
+#: BERT-B/L as in MU-Bench, and the biomedical BERT checkpoints it uses for DDI-2013 (BioBERT v1.1,
+#: PubMedBERT abstract / abstract+fulltext, now published as BiomedBERT).
+#: ``tiny`` is built offline from a small config of the same architecture.
+SCALES = {
+    "base": "google-bert/bert-base-uncased",
+    "large": "google-bert/bert-large-uncased",
+    "biobert": "dmis-lab/biobert-v1.1",
+    "pubmedbert-abstract": "microsoft/BiomedNLP-BiomedBERT-base-uncased-abstract",
+    "pubmedbert-fulltext": "microsoft/BiomedNLP-BiomedBERT-base-uncased-abstract-fulltext",
+    "tiny": None,
+}
 
 
 @hookimpl
-def mubench_unlearners():
-    yield UnlearnerSpec(
+def mubench_models():
+    yield ModelSpec(
         name="bert",
-        factory="mubench_bert.impl:Method",
-        summary="one line saying what the method does",
-        args=Args,
-        taxonomy={"forget_measure": "loss", "corrupt": "gradient", "retain": "-", "scope": "dense"},
+        factory="mubench_bert.family:BertFamily",
+        summary="BERT text classifier (BertForSequenceClassification); scales base, large, biobert, pubmedbert-abstract, pubmedbert-fulltext and tiny",
+        scales=SCALES,
+        serves=("classification:text",),
     )

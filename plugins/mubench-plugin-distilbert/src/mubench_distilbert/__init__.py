@@ -1,26 +1,21 @@
-"""mubench plugin distilbert: registration only. Import nothing heavy here (no torch): listing stays fast.
-
-Yield specs from the hooks you need (``mubench_tasks``, ``mubench_models``, ``mubench_unlearners``,
-``mubench_metrics``); the ``factory`` target is imported only when the component is used.
-"""
-from pydantic import BaseModel, ConfigDict, Field
-
+"""mubench plugin distilbert: registration only. Imports nothing heavy (no torch): listing stays fast."""
 from mubench_harness import hookimpl
-from mubench_harness.specs import UnlearnerSpec
+from mubench_harness.specs import ModelSpec
 
-
-class Args(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    lr: float = Field(1e-3, gt=0, description="learning rate")
-    epochs: int = Field(1, ge=1, description="passes over the method's data")
+#: DistilBERT base uncased, as in MU-Bench.
+#: ``tiny`` is built offline from a small config of the same architecture.
+SCALES = {
+    "base": "distilbert/distilbert-base-uncased",
+    "tiny": None,
+}
 
 
 @hookimpl
-def mubench_unlearners():
-    yield UnlearnerSpec(
+def mubench_models():
+    yield ModelSpec(
         name="distilbert",
-        factory="mubench_distilbert.impl:Method",
-        summary="one line saying what the method does",
-        args=Args,
-        taxonomy={"forget_measure": "loss", "corrupt": "gradient", "retain": "-", "scope": "dense"},
+        factory="mubench_distilbert.family:DistilBertFamily",
+        summary="DistilBERT text classifier (DistilBertForSequenceClassification); scales base and tiny",
+        scales=SCALES,
+        serves=("classification:text",),
     )

@@ -1,26 +1,21 @@
-"""mubench plugin electra: registration only. Import nothing heavy here (no torch): listing stays fast.
-
-Yield specs from the hooks you need (``mubench_tasks``, ``mubench_models``, ``mubench_unlearners``,
-``mubench_metrics``); the ``factory`` target is imported only when the component is used.
-"""
-from pydantic import BaseModel, ConfigDict, Field
-
+"""mubench plugin electra: registration only. Imports nothing heavy (no torch): listing stays fast."""
 from mubench_harness import hookimpl
-from mubench_harness.specs import UnlearnerSpec
+from mubench_harness.specs import ModelSpec
 
-
-class Args(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    lr: float = Field(1e-3, gt=0, description="learning rate")
-    epochs: int = Field(1, ge=1, description="passes over the method's data")
+#: ELECTRA-B (the discriminator, the part one fine-tunes), as in MU-Bench.
+#: ``tiny`` is built offline from a small config of the same architecture.
+SCALES = {
+    "base": "google/electra-base-discriminator",
+    "tiny": None,
+}
 
 
 @hookimpl
-def mubench_unlearners():
-    yield UnlearnerSpec(
+def mubench_models():
+    yield ModelSpec(
         name="electra",
-        factory="mubench_electra.impl:Method",
-        summary="one line saying what the method does",
-        args=Args,
-        taxonomy={"forget_measure": "loss", "corrupt": "gradient", "retain": "-", "scope": "dense"},
+        factory="mubench_electra.family:ElectraFamily",
+        summary="ELECTRA text classifier (ElectraForSequenceClassification); scales base and tiny",
+        scales=SCALES,
+        serves=("classification:text",),
     )
