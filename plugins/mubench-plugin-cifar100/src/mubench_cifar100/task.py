@@ -3,7 +3,8 @@
 Images are encoded once as uint8 [N, 3, H, W] (50k real CIFAR images are 150 MB this way) and turned
 into normalised ``pixel_values`` per batch: resized to the model's input size (224 at real scale) and
 normalised with the model's image-processor statistics, so no 224x224 float copy of the dataset is
-ever held in memory.
+ever held in memory. The resize goes straight to the processor's size (no centre crop: CIFAR's
+32x32 images have no border to crop, unlike the ImageNet photos ConvNeXt's crop_pct was made for).
 """
 from __future__ import annotations
 

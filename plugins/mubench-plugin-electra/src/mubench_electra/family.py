@@ -19,17 +19,20 @@ class ElectraFamily(HFFamily):
 
     def __init__(self, spec):
         super().__init__(spec)
-        self._tiny_tokenizers = {}  # (task object, source) -> fitted tokenizer, so config and processor agree
+        #: (id of the task, source) -> (task, fitted tokenizer): config and processor share one tokenizer;
+        #: the task is kept so a recycled id can never hand out another task's vocabulary
+        self._tiny_tokenizers = {}
 
     def _tiny_tokenizer(self, task):
         source = getattr(task, "last_source", None) or "mini"
         key = (id(task), source)
-        if key not in self._tiny_tokenizers:
+        cached = self._tiny_tokenizers.get(key)
+        if cached is None or cached[0] is not task:
             corpus = task.tokenizer_corpus(source)
             if not corpus:
                 raise ValueError(f"task {type(task).__name__} gives no texts to fit a tiny tokenizer on")
-            self._tiny_tokenizers[key] = word_tokenizer(corpus)
-        return self._tiny_tokenizers[key]
+            cached = self._tiny_tokenizers[key] = (task, word_tokenizer(corpus))
+        return cached[1]
 
     def config(self, task, scale, hub_id):
         cfg = super().config(task, scale, hub_id)
