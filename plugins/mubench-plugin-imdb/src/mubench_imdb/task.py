@@ -55,7 +55,7 @@ def _mini_dataset(n_train: int, n_test: int, label_noise: float, seed: int):
 
 
 class ImdbTask(ClassificationTask):
-    recipe = TrainRecipe(epochs=8, lr=1e-3, batch_size=32, optimizer="adam")
+    recipe = TrainRecipe(epochs=5, lr=1e-3, batch_size=32, optimizer="adam")
     stratify_column = "label"
 
     def __init__(self, args):
