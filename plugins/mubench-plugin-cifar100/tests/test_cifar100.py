@@ -102,3 +102,13 @@ def test_tiny_resnet_learns_mini_well_above_chance_and_overfits():
     assert train_acc > test_acc + 0.05, (train_acc, test_acc)
     # the corrupted test set is harder than the clean one: the transfer analysis has a real shift
     assert accuracy(task, model, task.encode(data["ood"], built), built) < test_acc
+
+
+def test_mini_rendering_is_deterministic_without_the_in_process_cache():
+    from mubench_cifar100.task import _mini_dataset
+
+    a, b = _mini_dataset.__wrapped__(4, 0), _mini_dataset.__wrapped__(4, 0)
+    assert a is not b
+    assert a["train"]["fine_label"] == b["train"]["fine_label"]
+    assert all(np.array_equal(np.asarray(x), np.asarray(y)) for x, y in zip(a["test"][:20]["img"], b["test"][:20]["img"]))
+    assert _mini_dataset.__wrapped__(4, 1)["train"]["fine_label"] != a["train"]["fine_label"]  # the seed matters

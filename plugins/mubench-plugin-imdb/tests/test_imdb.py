@@ -88,3 +88,11 @@ def test_tiny_bert_learns_mini_above_chance_and_overfits():
     train_acc, test_acc = accuracy(task, model, train, built), accuracy(task, model, test, built)
     assert test_acc > task.chance(test) + 0.1, (train_acc, test_acc)
     assert train_acc > test_acc + 0.1, (train_acc, test_acc)
+
+
+def test_mini_generation_is_deterministic_without_the_in_process_cache():
+    from mubench_imdb.task import _mini_dataset
+
+    a, b = _mini_dataset.__wrapped__(100, 50, 0.1, 0), _mini_dataset.__wrapped__(100, 50, 0.1, 0)
+    assert a is not b and all(a[s]["text"] == b[s]["text"] and a[s]["label"] == b[s]["label"] for s in a)
+    assert _mini_dataset.__wrapped__(100, 50, 0.1, 1)["train"]["text"] != a["train"]["text"]
