@@ -1,0 +1,36 @@
+"""mubench plugin imdb: registration only. Imports nothing heavy (no torch): listing stays fast."""
+from pydantic import BaseModel, ConfigDict, Field
+
+from mubench_harness import hookimpl
+from mubench_harness.specs import TaskSpec
+
+
+class ImdbArgs(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    hub_id: str = Field("stanfordnlp/imdb", description="hub dataset id (columns text, label; splits train/test)")
+    path: str | None = Field(None, description="local mirror: a DatasetDict.save_to_disk folder, or a folder of data files")
+    ood_hub_id: str | None = Field("cornell-movie-review-data/rotten_tomatoes",
+                                   description="the shifted test set (Rotten Tomatoes); None: no OOD split")
+    ood_path: str | None = Field(None, description="local mirror of the OOD dataset")
+    ood_split: str = Field("test", description="which split of the OOD dataset is the shifted test set")
+    max_length: int = Field(512, ge=8, le=4096, description="tokens per review (longer ones are truncated)")
+    mini_train: int = Field(1200, ge=40, description="mini source: training reviews")
+    mini_test: int = Field(600, ge=20, description="mini source: test (and OOD) reviews")
+    mini_label_noise: float = Field(
+        0.12, ge=0, lt=0.5, description="mini source: share of reviews whose label contradicts their words "
+        "(only memorising a training review fits it, which is what makes train accuracy exceed test)")
+    mini_seed: int = Field(0, description="mini source: seed of the generator")
+
+
+@hookimpl
+def mubench_tasks():
+    yield TaskSpec(
+        name="imdb",
+        factory="mubench_imdb.task:ImdbTask",
+        summary="IMDB movie-review sentiment (2 classes); OOD: Rotten Tomatoes",
+        args=ImdbArgs,
+        kind="classification",
+        modality="text",
+        sources=("hub", "mini"),
+        has_ood=True,
+    )
