@@ -67,9 +67,13 @@ def _render(objects: list[tuple[str, str]], rng: np.random.Generator, shifted: b
     return img
 
 
+#: how often each template is used: existence in one image, in both, count comparison, exact count
+KIND_WEIGHTS = (0.4, 0.3, 0.15, 0.15)
+
+
 def _statement(left, right, rng: np.random.Generator) -> tuple[str, bool]:
-    """A statement of a random template with a ~50 % chance of being true."""
-    kind = int(rng.integers(0, 4))
+    """A statement of a random template about the two scenes, and whether it is true."""
+    kind = int(rng.choice(4, p=KIND_WEIGHTS))
     scenes = {"left": left, "right": right}
     if kind in (0, 1):
         side = SIDES[int(rng.integers(2))]
@@ -95,8 +99,13 @@ def generate(n: int, seed: int, *, shifted: bool = False, label_noise: float = 0
     rng = np.random.Generator(np.random.PCG64(seed))
     out: dict[str, list] = {"left_image": [], "right_image": [], "sentence": [], "label": []}
     for _ in range(n):
-        left, right = _scene(rng), _scene(rng)
-        sentence, truth = _statement(left, right, rng)
+        # draw the truth value first, then scenes and statements until one has it: balanced labels
+        wanted = bool(rng.random() < 0.5)
+        for _attempt in range(100):
+            left, right = _scene(rng), _scene(rng)
+            sentence, truth = _statement(left, right, rng)
+            if truth == wanted:
+                break
         if label_noise and rng.random() < label_noise:
             truth = not truth
         out["left_image"].append(_render(left, rng, shifted))

@@ -11,6 +11,7 @@ class UCF101Args(BaseModel):
                                "paths) and a class label; None: read the local folder in 'path'")
     path: str | None = Field(None, description="local UCF101: <path>/<split>/<ClassName>/*.avi (split folders "
                              "'train' and 'test'), the layout of the extracted archive with the official split 1")
+    num_classes: int = Field(101, ge=2, description="classes of the hub/folder data (UCF101: 101)")
     video_column: str = "video"
     label_column: str = "label"
     ood_path: str | None = Field(None, description="UCF101-DS (distribution-shifted test videos): "

@@ -52,7 +52,7 @@ class UCF101Task(ClassificationTask):
         self._mean = torch.tensor(IMAGENET_MEAN).view(1, 1, 3, 1, 1)
         self._std = torch.tensor(IMAGENET_STD).view(1, 1, 3, 1, 1)
         # 101 classes for real data; the mini source has shape x motion classes
-        self.num_classes = len(args.shapes) * len(args.motions) if self._mini_only() else 101
+        self.num_classes = len(args.shapes) * len(args.motions) if self._mini_only() else args.num_classes
 
     def _mini_only(self) -> bool:
         return self.args.path is None and self.args.hub_id is None
