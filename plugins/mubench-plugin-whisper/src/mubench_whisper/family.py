@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from mubench_harness.hf import HFFamily
 
-#: tiny scale: 40 mel bins over 1 s (100 frames -> 50 encoder positions), 2 encoder layers of width 32.
+#: tiny scale: 40 mel bins over 1 s (100 frames -> 50 encoder positions), 2 encoder layers of width 64.
 #: The decoder entries only satisfy the config; the classification model has no decoder.
 TINY_MELS = 40
 TINY_SECONDS = 1
@@ -14,17 +14,17 @@ class WhisperFamily(HFFamily):
     tiny_config = {
         "model_type": "whisper",
         "num_mel_bins": TINY_MELS,
-        "d_model": 32,
+        "d_model": 64,
         "encoder_layers": 2,
-        "encoder_attention_heads": 2,
-        "encoder_ffn_dim": 64,
+        "encoder_attention_heads": 4,
+        "encoder_ffn_dim": 128,
         "decoder_layers": 1,
         "decoder_attention_heads": 2,
         "decoder_ffn_dim": 64,
         "vocab_size": 64,
         "max_source_positions": 50 * TINY_SECONDS,
         "max_target_positions": 16,
-        "classifier_proj_size": 32,
+        "classifier_proj_size": 64,
         "dropout": 0.0,
         "attention_dropout": 0.0,
         "activation_dropout": 0.0,
