@@ -97,6 +97,7 @@ def test_hub_loader_with_embedded_images_and_renamed_columns(tmp_path):
         build_task("nlvr2", path=str(tmp_path / "m")).load("hub")
 
 
+@pytest.mark.slow  # trains with the task recipe: about a minute on a free CPU thread
 def test_tiny_vilt_learns_mini_above_chance_and_overfits():
     task = build_task("nlvr2")
     data = task.load("mini")

@@ -98,6 +98,7 @@ def test_missing_espeak_is_a_clear_error(monkeypatch):
         synth.espeak()
 
 
+@pytest.mark.slow  # trains with the task recipe: about a minute on a free CPU thread
 def test_tiny_model_learns_mini_above_chance_and_overfits():
     task = build_task("speechcommands")
     data = task.load("mini")

@@ -98,6 +98,7 @@ def test_mini_classes_are_shape_times_motion_and_motion_is_visible():
         mini.clip("square", "spin", rng, 8, 32)
 
 
+@pytest.mark.slow  # trains with the task recipe: about a minute on a free CPU thread
 def test_tiny_videomae_learns_mini_above_chance_and_overfits():
     task = build_task("ucf101")
     data = task.load("mini")

@@ -45,7 +45,7 @@ class NLVR2Task(ClassificationTask):
 
     def __init__(self, args):
         super().__init__(args)
-        self._source = "hub"
+        self.source: str | None = None  # the source last loaded (a tiny tokenizer is fitted on its statements)
         self._mean = torch.tensor(DEFAULT_MEAN).view(1, 1, 3, 1, 1)
         self._std = torch.tensor(DEFAULT_STD).view(1, 1, 3, 1, 1)
 
@@ -54,7 +54,7 @@ class NLVR2Task(ClassificationTask):
         from datasets import ClassLabel, Dataset, DatasetDict, Features, Image, Value
 
         a = self.args
-        self._source = source
+        self.source = source
         if source == "mini":
             features = Features({"left_image": Image(), "right_image": Image(), "sentence": Value("string"),
                                  "label": ClassLabel(names=["False", "True"])})
@@ -124,7 +124,7 @@ class NLVR2Task(ClassificationTask):
     def max_length(self) -> int:
         """Token budget: the args' value, else ViLT's 40 positions for NLVR2 and 16 for the mini
         statements (at most 11 words with [CLS]: shorter sequences train faster)."""
-        return self.args.max_length or (16 if self._source == "mini" else 40)
+        return self.args.max_length or (16 if self.source == "mini" else 40)
 
     def image_size(self, built: Built) -> int:
         if self.args.image_size:

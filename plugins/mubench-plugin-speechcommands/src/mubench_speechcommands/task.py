@@ -53,8 +53,9 @@ def decode(audio: dict, where: str) -> np.ndarray:
 
 class SpeechCommandsTask(ClassificationTask):
     stratify_column = "label"
-    # tiny audio encoders on mini: a few tens of seconds on one CPU thread
-    recipe = TrainRecipe(epochs=20, lr=3e-3, batch_size=32, optimizer="adamw")
+    # tiny Whisper on mini: train 0.81 / test 0.78 (chance 0.11) after 30 epochs, ~1 min on one free
+    # CPU thread (measured 204 s on the shared 2-core development machine)
+    recipe = TrainRecipe(epochs=30, lr=3e-3, batch_size=32, optimizer="adamw")
 
     def __init__(self, args):
         super().__init__(args)

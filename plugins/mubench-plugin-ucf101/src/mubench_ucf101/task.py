@@ -48,7 +48,6 @@ class UCF101Task(ClassificationTask):
 
     def __init__(self, args):
         super().__init__(args)
-        self._source = "hub"
         self._mean = torch.tensor(IMAGENET_MEAN).view(1, 1, 3, 1, 1)
         self._std = torch.tensor(IMAGENET_STD).view(1, 1, 3, 1, 1)
         # 101 classes for real data; the mini source has shape x motion classes
@@ -59,7 +58,6 @@ class UCF101Task(ClassificationTask):
 
     # -- data -------------------------------------------------------------------------------------
     def load(self, source: str):
-        self._source = source
         if source == "mini":
             if not self._mini_only():
                 raise ValueError("ucf101: the mini source has its own classes; drop 'path'/'hub_id' to use it")

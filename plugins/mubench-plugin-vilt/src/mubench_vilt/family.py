@@ -28,7 +28,7 @@ class ViltFamily(HFFamily):
 
     def processor(self, task, scale, hub_id):
         if hub_id is None:  # tiny: an offline word-level tokenizer fitted on the task's statements
-            texts = task.tokenizer_corpus(getattr(task, "tokenizer_source", "mini"))
+            texts = task.tokenizer_corpus(getattr(task, "source", None) or "mini")
             if not texts:
                 raise ValueError(f"vilt tiny needs a text task: {type(task).__name__}.tokenizer_corpus returned nothing")
             return word_tokenizer(texts, vocab_size=self.tiny_config["vocab_size"], model_max_length=self.tiny_config["max_position_embeddings"])
