@@ -25,7 +25,7 @@ class NLVR2Args(BaseModel):
     max_length: int | None = Field(None, ge=8, le=40, description="token budget of a statement; None: 40 (ViLT's "
                                    "text positions) for hub data, 16 for the short mini statements")
     # mini source
-    n_train: int = Field(800, ge=20, description="mini: training pairs")
+    n_train: int = Field(600, ge=20, description="mini: training pairs")
     n_test: int = Field(400, ge=20, description="mini: test (and OOD) pairs")
     label_noise: float = Field(0.05, ge=0.0, lt=0.5, description="mini: share of training labels flipped, so a "
                                "model can only fit the whole training set by memorising")

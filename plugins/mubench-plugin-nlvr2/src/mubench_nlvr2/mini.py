@@ -15,7 +15,7 @@ import functools
 import numpy as np
 
 SHAPES = ("circle", "square", "triangle")
-COLOURS = {"red": (220, 40, 40), "green": (40, 180, 60), "blue": (50, 80, 230), "yellow": (230, 210, 40)}
+COLOURS = {"red": (220, 40, 40), "green": (40, 180, 60), "blue": (50, 80, 230)}
 _COLOUR_NAMES = tuple(COLOURS)
 SIDES = ("left", "right")
 GRID = 4
@@ -46,8 +46,8 @@ def _draw_shape(img: np.ndarray, shape: str, colour: tuple[int, int, int], row: 
 
 
 def _scene(rng: np.random.Generator) -> list[tuple[str, str]]:
-    """1-4 (colour, shape) objects."""
-    n = int(rng.integers(1, 5))
+    """1-3 (colour, shape) objects."""
+    n = int(rng.integers(1, 4))
     return [_object(rng) for _ in range(n)]
 
 
@@ -68,7 +68,7 @@ def _render(objects: list[tuple[str, str]], rng: np.random.Generator, shifted: b
 
 
 #: how often each template is used: existence in one image, in both, count comparison, exact count
-KIND_WEIGHTS = (0.4, 0.3, 0.15, 0.15)
+KIND_WEIGHTS = (0.5, 0.3, 0.1, 0.1)
 
 
 def _statement(left, right, rng: np.random.Generator) -> tuple[str, bool]:
@@ -90,7 +90,7 @@ def _statement(left, right, rng: np.random.Generator) -> tuple[str, bool]:
             return f"the left image has more {shape}s than the right image", a > b
         return f"the right image has more {shape}s than the left image", b > a
     side = SIDES[int(rng.integers(2))]
-    n = len(scenes[side]) if rng.random() < 0.5 else int(rng.integers(1, 5))
+    n = len(scenes[side]) if rng.random() < 0.5 else int(rng.integers(1, 4))
     return f"there are exactly {n} shapes in the {side} image", len(scenes[side]) == n
 
 
@@ -106,7 +106,8 @@ def generate(n: int, seed: int, *, shifted: bool = False, label_noise: float = 0
             sentence, truth = _statement(left, right, rng)
             if truth == wanted:
                 break
-        if label_noise and rng.random() < label_noise:
+        # the coin is always drawn, so the noisy and the clean data share every scene and statement
+        if rng.random() < label_noise:
             truth = not truth
         out["left_image"].append(_render(left, rng, shifted))
         out["right_image"].append(_render(right, rng, shifted))

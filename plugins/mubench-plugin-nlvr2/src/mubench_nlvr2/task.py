@@ -41,7 +41,7 @@ class NLVR2Task(ClassificationTask):
     num_classes = 2
     stratify_column = "label"
     # tiny ViLT on mini: ~40 s on one CPU thread, test accuracy well above chance, train above test
-    recipe = TrainRecipe(epochs=25, lr=2e-3, batch_size=32, optimizer="adamw", weight_decay=0.0)
+    recipe = TrainRecipe(epochs=30, lr=2e-3, batch_size=32, optimizer="adamw", weight_decay=0.0)
 
     def __init__(self, args):
         super().__init__(args)

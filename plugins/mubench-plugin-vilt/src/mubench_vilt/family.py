@@ -7,14 +7,14 @@ from mubench_harness.hf import HFFamily, word_tokenizer
 class ViltFamily(HFFamily):
     # not in an Auto mapping: the two-image NLVR2 head is its own class
     auto_class = "transformers:ViltForImagesAndTextClassification"
-    # tiny: 32x32 images in 8x8 patches (16 per image), 3 layers of width 96; trains in seconds on CPU
+    # tiny: 32x32 images in 8x8 patches (16 per image), 2 layers of width 64; trains in seconds on CPU
     tiny_config = {
         "model_type": "vilt",
         "vocab_size": 4000,
-        "hidden_size": 96,
-        "num_hidden_layers": 3,
+        "hidden_size": 64,
+        "num_hidden_layers": 2,
         "num_attention_heads": 4,
-        "intermediate_size": 192,
+        "intermediate_size": 128,
         "image_size": 32,
         "patch_size": 8,
         "max_position_embeddings": 40,
