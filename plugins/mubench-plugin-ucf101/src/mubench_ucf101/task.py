@@ -137,6 +137,11 @@ class UCF101Task(ClassificationTask):
                     raise ValueError(f"{a.hub_id}[{split}]: missing column {col!r} (has {ds.column_names})")
             if not isinstance(ds.features[a.label_column], ClassLabel):
                 raise ValueError(f"{a.hub_id}[{split}]: {a.label_column!r} is not a ClassLabel")
+            if type(ds.features[a.video_column]).__name__ == "Video":
+                # the datasets Video decoder needs torchcodec; keep {bytes, path} and decode with PyAV
+                from datasets import Video
+
+                ds = ds.cast_column(a.video_column, Video(decode=False))
             out[split] = ds.select_columns([a.video_column, a.label_column]).rename_columns(
                 {k: v for k, v in ((a.video_column, "video"), (a.label_column, "label")) if k != v})
         if a.ood_path:
