@@ -40,8 +40,9 @@ def _bmp(pixels: np.ndarray) -> bytes:
 class NLVR2Task(ClassificationTask):
     num_classes = 2
     stratify_column = "label"
-    # tiny ViLT on mini: ~40 s on one CPU thread, test accuracy well above chance, train above test
-    recipe = TrainRecipe(epochs=30, lr=2e-3, batch_size=32, optimizer="adamw", weight_decay=0.0)
+    # tiny ViLT on mini (600 pairs): train 0.71 / test 0.68 (chance 0.51) after 30 epochs at 5e-4
+    # (2e-3 collapsed to the majority class); ~3 min on the shared 2-core machine, ~1 min on a free core
+    recipe = TrainRecipe(epochs=30, lr=5e-4, batch_size=32, optimizer="adamw")
 
     def __init__(self, args):
         super().__init__(args)
