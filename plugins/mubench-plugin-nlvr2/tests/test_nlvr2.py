@@ -107,3 +107,10 @@ def test_tiny_vilt_learns_mini_above_chance_and_overfits():
     train_acc, test_acc = accuracy(task, model, train), accuracy(task, model, test)
     assert test_acc > task.chance(test) + 0.1, (train_acc, test_acc, task.chance(test))
     assert train_acc > test_acc
+
+
+def test_mini_generation_itself_is_deterministic():
+    """``load('mini')`` reuses one DatasetDict per process; the generator behind it must repeat too."""
+    task = build_task("nlvr2", n_train=30, n_test=20)
+    a, b = task._mini(), task._mini()
+    assert a is not b and a["train"][:] == b["train"][:] and a["ood"][:] == b["ood"][:]

@@ -108,3 +108,15 @@ def test_tiny_model_learns_mini_above_chance_and_overfits():
     train_acc, test_acc = accuracy(task, model, train), accuracy(task, model, test)
     assert test_acc > task.chance(test) + 0.2, (train_acc, test_acc, task.chance(test))
     assert train_acc > test_acc
+
+
+def test_synthesis_is_deterministic_and_cached_outside_the_package(tmp_path, monkeypatch):
+    monkeypatch.setenv("MUBENCH_CACHE", str(tmp_path))
+    first = synth.generate(["yes", "no"], 2, 2, True, 7)
+    files = list((tmp_path / "speechcommands").glob("mini-*.npz"))
+    assert len(files) == 1
+    files[0].unlink()  # synthesise again from scratch: the same arrays
+    again = synth.generate(["yes", "no"], 2, 2, True, 7)
+    assert first["audio"].shape == (2 * 2 * 2 + 2 * 2, 16000)
+    assert all(np.array_equal(first[k], again[k]) for k in first)
+    assert first["label"].tolist() == [0, 0, 1, 1, 0, 0, 1, 1, 2, 2, 2, 2]

@@ -109,3 +109,10 @@ def test_tiny_videomae_learns_mini_above_chance_and_overfits():
     assert test_acc > task.chance(test) + 0.15, (train_acc, test_acc, task.chance(test))
     assert train_acc > test_acc
     assert isinstance(train["pixel_values"], torch.Tensor)
+
+
+def test_mini_generation_itself_is_deterministic():
+    """``load('mini')`` reuses one DatasetDict per process; the generator behind it must repeat too."""
+    task = build_task("ucf101", clips_per_class=4)
+    a, b = task._mini(), task._mini()
+    assert a is not b and a["train"][:] == b["train"][:] and a["ood"]["label"] == b["ood"]["label"]

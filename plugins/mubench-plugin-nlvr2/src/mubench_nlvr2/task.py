@@ -37,6 +37,9 @@ def _bmp(pixels: np.ndarray) -> bytes:
     return buf.getvalue()
 
 
+#: the last built mini DatasetDict, by argument set
+_MINI: dict[str, object] = {}
+
 class NLVR2Task(ClassificationTask):
     num_classes = 2
     stratify_column = "label"
@@ -52,23 +55,16 @@ class NLVR2Task(ClassificationTask):
 
     # -- data -------------------------------------------------------------------------------------
     def load(self, source: str):
-        from datasets import ClassLabel, Dataset, DatasetDict, Features, Image, Value
+        from datasets import DatasetDict
 
         a = self.args
         self.source = source
         if source == "mini":
-            features = Features({"left_image": Image(), "right_image": Image(), "sentence": Value("string"),
-                                 "label": ClassLabel(names=["False", "True"])})
-            parts = {"train": (a.n_train, a.data_seed, False, a.label_noise),
-                     "test": (a.n_test, a.data_seed + 1, False, 0.0),
-                     "ood": (a.n_test, a.data_seed + 2, True, 0.0)}
-            splits = {}
-            for name, (n, seed, shifted, noise) in parts.items():
-                columns = mini.generate(n, seed, shifted=shifted, label_noise=noise)
-                for side in ("left_image", "right_image"):  # BMP: lossless and ~free to encode/decode
-                    columns[side] = [{"bytes": _bmp(img), "path": None} for img in columns[side]]
-                splits[name] = Dataset.from_dict(columns, features=features)
-            return DatasetDict(splits)
+            key = a.model_dump_json()
+            if key not in _MINI:  # built once per process and argument set; datasets are immutable
+                _MINI.clear()
+                _MINI[key] = self._mini()
+            return _MINI[key]
         if source != "hub":
             raise ValueError(f"nlvr2: unknown source {source!r}; use 'hub' or 'mini'")
         raw = self._read_hub()
@@ -83,6 +79,23 @@ class NLVR2Task(ClassificationTask):
                 raise ValueError(f"nlvr2: split {split!r} not found in {a.path or a.hub_id} (has {sorted(raw)})")
             out[name] = self._to_schema(raw[split], f"{a.path or a.hub_id}[{split}]")
         return DatasetDict(out)
+
+    def _mini(self):
+        from datasets import ClassLabel, Dataset, DatasetDict, Features, Image, Value
+
+        a = self.args
+        features = Features({"left_image": Image(), "right_image": Image(), "sentence": Value("string"),
+                             "label": ClassLabel(names=["False", "True"])})
+        parts = {"train": (a.n_train, a.data_seed, False, a.label_noise),
+                 "test": (a.n_test, a.data_seed + 1, False, 0.0),
+                 "ood": (a.n_test, a.data_seed + 2, True, 0.0)}
+        splits = {}
+        for name, (n, seed, shifted, noise) in parts.items():
+            columns = mini.generate(n, seed, shifted=shifted, label_noise=noise)
+            for side in ("left_image", "right_image"):  # BMP: lossless and ~free to encode/decode
+                columns[side] = [{"bytes": _bmp(img), "path": None} for img in columns[side]]
+            splits[name] = Dataset.from_dict(columns, features=features)
+        return DatasetDict(splits)
 
     def _read_hub(self):
         from datasets import load_dataset, load_from_disk

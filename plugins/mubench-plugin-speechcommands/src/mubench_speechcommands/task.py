@@ -51,6 +51,9 @@ def decode(audio: dict, where: str) -> np.ndarray:
     return fix_length(wave)
 
 
+#: the last built mini DatasetDict, by argument set
+_MINI: dict[str, object] = {}
+
 class SpeechCommandsTask(ClassificationTask):
     stratify_column = "label"
     # tiny Whisper on mini: train 0.81 / test 0.78 (chance 0.11) after 30 epochs, ~1 min on one free
@@ -76,7 +79,7 @@ class SpeechCommandsTask(ClassificationTask):
     # -- data -------------------------------------------------------------------------------------
     def load(self, source: str):
         if source == "mini":
-            return self._mini()
+            return self._mini_cached()
         if source != "hub":
             raise ValueError(f"speechcommands: unknown source {source!r}; use 'hub' or 'mini'")
         from datasets import DatasetDict
@@ -124,6 +127,15 @@ class SpeechCommandsTask(ClassificationTask):
             }
 
         return ds.map(convert, batched=True, batch_size=256, remove_columns=ds.column_names, features=features)
+
+    def _mini_cached(self):
+        """The mini DatasetDict, built once per process and argument set (datasets are immutable:
+        every transform returns a new object, so sharing one is safe)."""
+        key = self.args.model_dump_json()
+        if key not in _MINI:
+            _MINI.clear()  # keep one: a test session builds a few argument sets in turn
+            _MINI[key] = self._mini()
+        return _MINI[key]
 
     def _mini(self):
         from datasets import DatasetDict

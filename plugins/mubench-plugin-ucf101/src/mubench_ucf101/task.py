@@ -41,6 +41,9 @@ def read_frames(source, num_frames: int, size: int, where: str) -> np.ndarray:
                      for i in picks])
 
 
+#: the last built mini DatasetDict, by argument set
+_MINI: dict[str, object] = {}
+
 class UCF101Task(ClassificationTask):
     stratify_column = "label"
     # tiny VideoMAE on mini clips: a few tens of seconds on one CPU thread
@@ -61,7 +64,7 @@ class UCF101Task(ClassificationTask):
         if source == "mini":
             if not self._mini_only():
                 raise ValueError("ucf101: the mini source has its own classes; drop 'path'/'hub_id' to use it")
-            return self._mini()
+            return self._mini_cached()
         if source != "hub":
             raise ValueError(f"ucf101: unknown source {source!r}; use 'hub' or 'mini'")
         if self.args.hub_id:
@@ -73,6 +76,15 @@ class UCF101Task(ClassificationTask):
         if len(out["train"].features["label"].names) != self.num_classes:
             raise ValueError(f"ucf101: {len(out['train'].features['label'].names)} classes found, expected {self.num_classes}")
         return out
+
+    def _mini_cached(self):
+        """The mini DatasetDict, built once per process and argument set (datasets are immutable:
+        every transform returns a new object, so sharing one is safe)."""
+        key = self.args.model_dump_json()
+        if key not in _MINI:
+            _MINI.clear()  # keep one: a test session builds a few argument sets in turn
+            _MINI[key] = self._mini()
+        return _MINI[key]
 
     def _mini(self):
         from datasets import ClassLabel, Dataset, DatasetDict
