@@ -78,7 +78,9 @@ class HFFamily(ModelFamily):
             if init == "pretrained" and hub_id is not None:
                 model = auto.from_pretrained(hub_id, config=config, ignore_mismatched_sizes=True)
             elif init in ("pretrained", "random"):
-                model = auto.from_config(config)
+                # Auto classes build through from_config; a concrete class (e.g. ViLT's two-image
+                # head, which no Auto mapping lists) is built by calling it on the config
+                model = auto.from_config(config) if hasattr(auto, "from_config") else auto(config)
             else:
                 raise ValueError(f"init must be 'pretrained' or 'random', not {init!r}")
         n_params = sum(p.numel() for p in model.parameters())

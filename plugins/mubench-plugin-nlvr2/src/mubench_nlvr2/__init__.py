@@ -1,0 +1,46 @@
+"""mubench plugin nlvr2: NLVR2 visual reasoning (two images + a statement -> true/false).
+
+Registration only; the implementation (``mubench_nlvr2.task``) is imported when the task is used.
+"""
+from pydantic import BaseModel, ConfigDict, Field
+
+from mubench_harness import hookimpl
+from mubench_harness.specs import TaskSpec
+
+
+class NLVR2Args(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    hub_id: str = Field("jialicheng/nlvr2", description="hub dataset id of NLVR2 (MU-Bench's release); "
+                        "any NLVR2 copy whose columns are mapped below")
+    path: str | None = Field(None, description="local mirror: a DatasetDict.save_to_disk folder (read instead of the hub)")
+    image_root: str | None = Field(None, description="folder that relative image paths in the image columns are resolved against")
+    left_column: str = Field("left_image", description="column of the left image (an image or a path)")
+    right_column: str = Field("right_image", description="column of the right image (an image or a path)")
+    sentence_column: str = "sentence"
+    label_column: str = Field("label", description="truth value: bool, 0/1 or the strings 'True'/'False'")
+    train_split: str = "train"
+    test_split: str = Field("test", description="NLVR2's public test set (test-P / test1)")
+    ood_split: str | None = Field("test2", description="NLVR2's second, unreleased-then-extra test set (test-U); None: no OOD")
+    image_size: int | None = Field(None, ge=8, description="side images are resized to; None: the model config's image_size")
+    max_length: int | None = Field(None, ge=8, le=40, description="token budget of a statement; None: 40 (ViLT's "
+                                   "text positions) for hub data, 16 for the short mini statements")
+    # mini source
+    n_train: int = Field(600, ge=20, description="mini: training pairs")
+    n_test: int = Field(400, ge=20, description="mini: test (and OOD) pairs")
+    label_noise: float = Field(0.05, ge=0.0, lt=0.5, description="mini: share of training labels flipped, so a "
+                               "model can only fit the whole training set by memorising")
+    data_seed: int = 0
+
+
+@hookimpl
+def mubench_tasks():
+    yield TaskSpec(
+        name="nlvr2",
+        factory="mubench_nlvr2.task:NLVR2Task",
+        summary="NLVR2: is a statement true of a pair of images? (2 classes; OOD: the second test set)",
+        args=NLVR2Args,
+        kind="classification",
+        modality="image-image-text",
+        sources=("hub", "mini"),
+        has_ood=True,
+    )
