@@ -1,0 +1,5 @@
+from mubench_harness.testing import UnlearnerContract
+
+
+class TestContract(UnlearnerContract):
+    name = "biofact"
