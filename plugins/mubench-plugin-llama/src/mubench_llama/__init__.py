@@ -1,26 +1,28 @@
-"""mubench plugin llama: registration only. Import nothing heavy here (no torch): listing stays fast.
+"""mubench plugin llama: LLaMA-family causal LMs (Alpaca, Vicuna v1.3) for causal-LM tasks (BioFact).
 
-Yield specs from the hooks you need (``mubench_tasks``, ``mubench_models``, ``mubench_unlearners``,
-``mubench_metrics``); the ``factory`` target is imported only when the component is used.
+Registration only (no torch); the family lives in :mod:`mubench_llama.family`.
 """
-from pydantic import BaseModel, ConfigDict, Field
-
 from mubench_harness import hookimpl
-from mubench_harness.specs import UnlearnerSpec
-
-
-class Args(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    lr: float = Field(1e-3, gt=0, description="learning rate")
-    epochs: int = Field(1, ge=1, description="passes over the method's data")
+from mubench_harness.specs import ModelSpec, NoArgs
 
 
 @hookimpl
-def mubench_unlearners():
-    yield UnlearnerSpec(
+def mubench_models():
+    yield ModelSpec(
         name="llama",
-        factory="mubench_llama.impl:Method",
-        summary="one line saying what the method does",
-        args=Args,
-        taxonomy={"forget_measure": "loss", "corrupt": "gradient", "retain": "-", "scope": "dense"},
+        factory="mubench_llama.family:LlamaFamily",
+        summary="LLaMA-family instruction models: Alpaca 7B/13B (native fine-tunes), Vicuna v1.3 7B/13B; "
+                "tiny: a 2-layer LLaMA built offline",
+        args=NoArgs,
+        scales={
+            # Stanford released Alpaca only as a weight diff; these are the public native fine-tunes
+            "alpaca-7b": "chavinlo/alpaca-native",
+            "alpaca-13b": "chavinlo/alpaca-13b",
+            "vicuna-7b": "lmsys/vicuna-7b-v1.3",
+            "vicuna-13b": "lmsys/vicuna-13b-v1.3",
+            "tiny": None,
+        },
+        serves=("causal_lm",),
+        # MU-Bench takes the instruction-tuned models as given; the tiny one is fine-tuned by the harness
+        given=False,
     )
