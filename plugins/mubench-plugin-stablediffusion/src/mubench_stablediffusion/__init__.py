@@ -1,26 +1,20 @@
-"""mubench plugin stablediffusion: registration only. Import nothing heavy here (no torch): listing stays fast.
+"""mubench plugin stablediffusion: Stable Diffusion for text-to-image tasks (Tiny ImageNet).
 
-Yield specs from the hooks you need (``mubench_tasks``, ``mubench_models``, ``mubench_unlearners``,
-``mubench_metrics``); the ``factory`` target is imported only when the component is used.
+Registration only (no torch/diffusers); the family lives in :mod:`mubench_stablediffusion.family`.
 """
-from pydantic import BaseModel, ConfigDict, Field
-
 from mubench_harness import hookimpl
-from mubench_harness.specs import UnlearnerSpec
-
-
-class Args(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    lr: float = Field(1e-3, gt=0, description="learning rate")
-    epochs: int = Field(1, ge=1, description="passes over the method's data")
+from mubench_harness.specs import ModelSpec, NoArgs
 
 
 @hookimpl
-def mubench_unlearners():
-    yield UnlearnerSpec(
+def mubench_models():
+    yield ModelSpec(
         name="stablediffusion",
-        factory="mubench_stablediffusion.impl:Method",
-        summary="one line saying what the method does",
-        args=Args,
-        taxonomy={"forget_measure": "loss", "corrupt": "gradient", "retain": "-", "scope": "dense"},
+        factory="mubench_stablediffusion.family:StableDiffusionFamily",
+        summary="Stable Diffusion v1.4 (UNet trainable; CLIP text encoder and VAE frozen); tiny: a small "
+                "pixel-space UNet2DConditionModel + CLIP text encoder built offline",
+        args=NoArgs,
+        scales={"v1-4": "CompVis/stable-diffusion-v1-4", "tiny": None},
+        serves=("text_to_image",),
+        requires=("diffusers",),
     )
