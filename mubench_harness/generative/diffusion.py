@@ -66,9 +66,10 @@ class DiffusionModel(nn.Module):
             latents = self.vae.decode(latents / self.vae.config.scaling_factor).sample
         return latents.clamp(-1, 1)
 
-    def forward(self, noisy_latents, timesteps, encoder_hidden_states):
-        """Predicted noise ε̂(x_t, t, c)."""
-        return self.unet(noisy_latents, timesteps, encoder_hidden_states=encoder_hidden_states).sample
+    def forward(self, noisy_latents, timesteps, encoder_hidden_states, encoder_attention_mask=None):
+        """Predicted noise ε̂(x_t, t, c); the mask keeps cross-attention off the caption's padding."""
+        return self.unet(noisy_latents, timesteps, encoder_hidden_states=encoder_hidden_states,
+                         encoder_attention_mask=encoder_attention_mask).sample
 
     @torch.no_grad()
     def generate(self, input_ids, attention_mask, *, steps: int, guidance_scale: float, seeds: list[int],
@@ -88,10 +89,12 @@ class DiffusionModel(nn.Module):
         for t in scheduler.timesteps:
             tt = t.expand(len(latents)).to(device)
             if guided:
-                eps_u, eps_c = self(torch.cat([latents, latents]), torch.cat([tt, tt]), torch.cat([uncond, cond])).chunk(2)
+                masks = torch.cat([uncond_mask.expand_as(attention_mask), attention_mask])
+                eps_u, eps_c = self(torch.cat([latents, latents]), torch.cat([tt, tt]), torch.cat([uncond, cond]),
+                                    masks).chunk(2)
                 eps = eps_u + guidance_scale * (eps_c - eps_u)
             else:
-                eps = self(latents, tt, cond)
+                eps = self(latents, tt, cond, attention_mask)
             latents = scheduler.step(eps, t, latents).prev_sample
         return self.to_pixels(latents)
 
@@ -178,7 +181,8 @@ class TextToImageTask(Task):
         latents = model.to_latents(batch["pixel_values"])
         eps, t = self.noise(model, batch, latents)
         noisy = model.noise_scheduler.add_noise(latents, eps, t)
-        pred = model(noisy, t, model.encode_text(batch["input_ids"], batch["attention_mask"]))
+        mask = batch["attention_mask"]
+        pred = model(noisy, t, model.encode_text(batch["input_ids"], mask), mask)
         return pred, eps
 
     # -- primitives -----------------------------------------------------------------------------

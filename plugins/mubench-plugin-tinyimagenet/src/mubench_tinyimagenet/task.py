@@ -97,7 +97,7 @@ class TinyImageNetTask(TextToImageTask):
             if img.size != (size, size):
                 img = img.resize((size, size))
             images.append(np.asarray(img, dtype=np.uint8).transpose(2, 0, 1))
-        return torch.from_numpy(np.stack(images)), torch.tensor(dataset["label"], dtype=torch.long)
+        return torch.from_numpy(np.stack(images)), torch.tensor(list(dataset["label"]), dtype=torch.long)
 
     def captions(self, labels):
         return [self.args.prompt_template.format(label=self.class_names[int(k)]) for k in labels]
