@@ -1,6 +1,7 @@
 """Tiny ImageNet text-to-image task: real loading (hub or mirror), the mini shapes, the fixed judge."""
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 
 import numpy as np
@@ -44,6 +45,19 @@ def read_words(path: str) -> dict[str, str]:
     return words
 
 
+@functools.lru_cache(maxsize=4)
+def _mini(n_per_class: int, n_test_per_class: int, size: int, seed: int):
+    """The mini DatasetDict, built once per process and settings (drawing and PNG-encoding the images is
+    the slow part; the result is deterministic and never modified in place)."""
+    from datasets import ClassLabel, Dataset, DatasetDict, Features, Image
+    from PIL import Image as PILImage
+
+    raw = shape_images(n_per_class, n_test_per_class, size, seed)
+    features = Features({"image": Image(), "label": ClassLabel(names=CLASSES)})
+    return DatasetDict({k: Dataset.from_dict({"image": [PILImage.fromarray(x) for x in v["image"]],
+                                              "label": v["label"]}, features=features) for k, v in raw.items()})
+
+
 class TinyImageNetTask(TextToImageTask):
     stratify_column = "label"
     #: trains the tiny pixel-space UNet on the mini shapes in tens of seconds
@@ -57,17 +71,12 @@ class TinyImageNetTask(TextToImageTask):
         self._judge: nn.Module | None = None
 
     def load(self, source):
-        from datasets import ClassLabel, Dataset, DatasetDict, Features, Image
+        from datasets import DatasetDict
 
         a = self.args
         self.source = source
         if source == "mini":
-            raw = shape_images(a.n_per_class, a.n_test_per_class, a.image_size, a.data_seed)
-            features = Features({"image": Image(), "label": ClassLabel(names=CLASSES)})
-            from PIL import Image as PILImage
-
-            data = DatasetDict({k: Dataset.from_dict({"image": [PILImage.fromarray(x) for x in v["image"]],
-                                                      "label": v["label"]}, features=features) for k, v in raw.items()})
+            data = _mini(a.n_per_class, a.n_test_per_class, a.image_size, a.data_seed)
         elif source == "hub":
             where = a.path or a.hub_id
             loaded = load_hub_or_mirror(a.hub_id, a.path, ("train", a.test_split))
@@ -88,6 +97,11 @@ class TinyImageNetTask(TextToImageTask):
         if self._train is None or self._train[0] != source:
             self._train, self._judge = (source, data["train"]), None
         return data
+
+    def tokenizer_corpus(self, source):
+        if source == "mini":  # the captions are all the text there is: no need to draw the images
+            return self.captions(torch.arange(len(CLASSES))) + [""]
+        return super().tokenizer_corpus(source)
 
     def images_and_labels(self, dataset):
         size = self.args.image_size if self.source == "mini" else HUB_IMAGE_SIZE
