@@ -12,10 +12,10 @@ from mubench_harness.contracts import Built, ModelFamily, seeded
 from mubench_harness.generative.families import TinyTokenizerMixin
 
 TINY_UNET = {
-    "in_channels": 3, "out_channels": 3, "layers_per_block": 1, "block_out_channels": (16, 32),
-    "down_block_types": ("CrossAttnDownBlock2D", "CrossAttnDownBlock2D"),
-    "up_block_types": ("CrossAttnUpBlock2D", "CrossAttnUpBlock2D"),
-    "cross_attention_dim": 32, "attention_head_dim": 8, "norm_num_groups": 4,
+    "in_channels": 3, "out_channels": 3, "layers_per_block": 1, "block_out_channels": (32, 64),
+    "down_block_types": ("DownBlock2D", "CrossAttnDownBlock2D"),
+    "up_block_types": ("CrossAttnUpBlock2D", "UpBlock2D"),
+    "cross_attention_dim": 32, "attention_head_dim": 8, "norm_num_groups": 8,
 }
 TINY_TEXT = {"hidden_size": 32, "intermediate_size": 64, "num_hidden_layers": 1, "num_attention_heads": 2,
              "max_position_embeddings": 32}
