@@ -39,6 +39,8 @@ def train_judge(pixels: torch.Tensor, labels: torch.Tensor, num_classes: int, *,
     def loss(m, b):
         return F.cross_entropy(m(b["x"].float() / 127.5 - 1.0), b["labels"])
 
-    run_loop(model, lambda e: [Phase("judge", rows, 64, loss)], epochs=epochs,
-             optimizer=make_optimizer(model.parameters(), OptimizerConfig(name="adam", lr=3e-3)), seed=seed)
+    # the judge is trained lazily, often from inside an evaluation's no_grad block
+    with torch.enable_grad():
+        run_loop(model, lambda e: [Phase("judge", rows, 64, loss)], epochs=epochs,
+                 optimizer=make_optimizer(model.parameters(), OptimizerConfig(name="adam", lr=3e-3)), seed=seed)
     return model.eval().requires_grad_(False)

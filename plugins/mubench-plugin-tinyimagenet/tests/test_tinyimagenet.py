@@ -38,6 +38,14 @@ def test_hub_fixture_with_real_columns_and_wordnet_names(tmp_path):
         build_task("tinyimagenet", path=str(tmp_path / "tin"), words_path=str(bad)).load("hub")
 
 
+def test_judge_trains_inside_no_grad():
+    task = build_task("tinyimagenet")
+    task.load("mini")
+    with torch.no_grad():  # as when the first score is computed during evaluation
+        judge = task.image_classifier()
+    assert not any(p.requires_grad for p in judge.parameters())
+
+
 def test_judge_recognises_real_images():
     task = build_task("tinyimagenet")
     data = task.load("mini")
@@ -65,9 +73,9 @@ def _eval_loss(task, built, rows):
 def test_tiny_pipeline_learns_to_denoise():
     task, built, train, test = _setup()
     before = _eval_loss(task, built, test)
-    train_original(task, built, train, seed=0, epochs=4)  # a short run: the full recipe is the slow test
+    train_original(task, built, train, seed=0, epochs=2)  # a short run: the full recipe is the slow test
     after = _eval_loss(task, built, test)
-    assert after < 0.7 * before, (before, after)
+    assert after < 0.8 * before, (before, after)
 
 
 @pytest.mark.skipif(not os.environ.get("MUBENCH_SLOW_TESTS"), reason="trains the full recipe (minutes on 1 CPU "
