@@ -67,7 +67,8 @@ class DiffusionModel(nn.Module):
         return latents.clamp(-1, 1)
 
     def forward(self, noisy_latents, timesteps, encoder_hidden_states, encoder_attention_mask=None):
-        """Predicted noise ε̂(x_t, t, c); the mask keeps cross-attention off the caption's padding."""
+        """Predicted noise ε̂(x_t, t, c). Stable Diffusion attends over the whole padded caption (its
+        text encoder's causal attention already summarises the caption into the later positions)."""
         return self.unet(noisy_latents, timesteps, encoder_hidden_states=encoder_hidden_states,
                          encoder_attention_mask=encoder_attention_mask).sample
 
@@ -89,12 +90,10 @@ class DiffusionModel(nn.Module):
         for t in scheduler.timesteps:
             tt = t.expand(len(latents)).to(device)
             if guided:
-                masks = torch.cat([uncond_mask.expand_as(attention_mask), attention_mask])
-                eps_u, eps_c = self(torch.cat([latents, latents]), torch.cat([tt, tt]), torch.cat([uncond, cond]),
-                                    masks).chunk(2)
+                eps_u, eps_c = self(torch.cat([latents, latents]), torch.cat([tt, tt]), torch.cat([uncond, cond])).chunk(2)
                 eps = eps_u + guidance_scale * (eps_c - eps_u)
             else:
-                eps = self(latents, tt, cond, attention_mask)
+                eps = self(latents, tt, cond)
             latents = scheduler.step(eps, t, latents).prev_sample
         return self.to_pixels(latents)
 
@@ -181,8 +180,7 @@ class TextToImageTask(Task):
         latents = model.to_latents(batch["pixel_values"])
         eps, t = self.noise(model, batch, latents)
         noisy = model.noise_scheduler.add_noise(latents, eps, t)
-        mask = batch["attention_mask"]
-        pred = model(noisy, t, model.encode_text(batch["input_ids"], mask), mask)
+        pred = model(noisy, t, model.encode_text(batch["input_ids"], batch["attention_mask"]))
         return pred, eps
 
     # -- primitives -----------------------------------------------------------------------------

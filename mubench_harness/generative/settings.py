@@ -21,7 +21,7 @@ class Sampling(BaseModel):
     """How a text-to-image task generates images when it scores a sample."""
 
     model_config = ConfigDict(extra="forbid")
-    steps: int = Field(10, ge=1, description="DDIM denoising steps")
+    steps: int = Field(20, ge=1, description="DDIM denoising steps")
     guidance_scale: float = Field(1.0, ge=1.0, description="classifier-free guidance; 1.0: none")
     seed: int = Field(0, description="initial latents of sample i come from a generator seeded seed + idx")
     batch_size: int = Field(32, ge=1, description="images generated together")

@@ -61,7 +61,7 @@ def _mini(n_per_class: int, n_test_per_class: int, size: int, seed: int):
 class TinyImageNetTask(TextToImageTask):
     stratify_column = "label"
     #: ~190 steps: the tiny pixel-space UNet then draws the prompted class ~70 % of the time (25 % untrained)
-    recipe = TrainRecipe(epochs=30, lr=3e-3, batch_size=32, optimizer="adamw")
+    recipe = TrainRecipe(epochs=30, lr=2e-3, batch_size=32, optimizer="adamw")
 
     def __init__(self, args):
         super().__init__(args)
