@@ -1,0 +1,249 @@
+"""Text-to-image diffusion: the model wrapper methods train, and the task base with its primitives.
+
+:class:`DiffusionModel` wraps a pipeline's parts in ONE ``nn.Module`` whose trainable part is the UNet
+(text encoder and VAE frozen and kept in eval mode), so the shared loop, deep copies, LoRA and SalUn
+masks work on it unchanged. Without a VAE it denoises in pixel space (the tiny scale: a random,
+untrained VAE would make generated images meaningless).
+
+Noise sharing: the primitives of one training step (student loss, teacher outputs, reference loss)
+must see the same x_t, t and ε. They are memoised on the batch's ``idx`` tensor *object*: every call
+with the same batch object reuses them. A new batch in a model's training mode draws fresh noise from
+torch's global RNG (seeded per run by the caller), so training sees new noise every step; a new batch
+in eval mode (signals, scoring) uses fixed noise derived from the task's ``noise_seed`` and each
+sample's ``idx``, so evaluation is deterministic and comparable across models.
+"""
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from ..contracts import Outputs, Task
+from ..data import Rows
+from .settings import Sampling
+from .text import swap_targets
+
+
+class DiffusionModel(nn.Module):
+    def __init__(self, unet: nn.Module, text_encoder: nn.Module, noise_scheduler, vae: nn.Module | None = None):
+        super().__init__()
+        self.unet, self.text_encoder, self.vae = unet, text_encoder, vae
+        self.noise_scheduler = noise_scheduler  # a plain object: copied with the module, never trained
+        self.text_encoder.requires_grad_(False)
+        if vae is not None:
+            vae.requires_grad_(False)
+        self.train(False)
+
+    def train(self, mode: bool = True):
+        super().train(mode)
+        self.text_encoder.eval()  # frozen parts never switch to training behaviour (dropout)
+        if self.vae is not None:
+            self.vae.eval()
+        return self
+
+    @property
+    def latent_shape(self) -> tuple[int, int, int]:
+        c = self.unet.config
+        return (c.in_channels, c.sample_size, c.sample_size)
+
+    @property
+    def resolution(self) -> int:
+        factor = 1 if self.vae is None else 2 ** (len(self.vae.config.block_out_channels) - 1)
+        return self.unet.config.sample_size * factor
+
+    def encode_text(self, input_ids: torch.Tensor, attention_mask: torch.Tensor | None = None) -> torch.Tensor:
+        with torch.no_grad():
+            return self.text_encoder(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state
+
+    def to_latents(self, pixel_values: torch.Tensor) -> torch.Tensor:
+        if self.vae is None:
+            return pixel_values
+        with torch.no_grad():  # the posterior mean: deterministic latents for a given image
+            return self.vae.encode(pixel_values).latent_dist.mean * self.vae.config.scaling_factor
+
+    def to_pixels(self, latents: torch.Tensor) -> torch.Tensor:
+        if self.vae is not None:
+            latents = self.vae.decode(latents / self.vae.config.scaling_factor).sample
+        return latents.clamp(-1, 1)
+
+    def forward(self, noisy_latents, timesteps, encoder_hidden_states, encoder_attention_mask=None):
+        """Predicted noise ε̂(x_t, t, c). Stable Diffusion attends over the whole padded caption (its
+        text encoder's causal attention already summarises the caption into the later positions)."""
+        return self.unet(noisy_latents, timesteps, encoder_hidden_states=encoder_hidden_states,
+                         encoder_attention_mask=encoder_attention_mask).sample
+
+    @torch.no_grad()
+    def generate(self, input_ids, attention_mask, *, steps: int, guidance_scale: float, seeds: list[int],
+                 uncond_ids=None, uncond_mask=None) -> torch.Tensor:
+        """Images in [-1, 1] by DDIM; sample i starts from latents drawn with seed ``seeds[i]``."""
+        from diffusers import DDIMScheduler
+
+        scheduler = DDIMScheduler.from_config(self.noise_scheduler.config)
+        scheduler.set_timesteps(steps)
+        device = input_ids.device
+        latents = torch.stack([torch.randn(self.latent_shape, generator=torch.Generator().manual_seed(s))
+                               for s in seeds]).to(device)
+        cond = self.encode_text(input_ids, attention_mask)
+        guided = guidance_scale > 1.0 and uncond_ids is not None
+        if guided:
+            uncond = self.encode_text(uncond_ids.expand_as(input_ids), uncond_mask.expand_as(attention_mask))
+        for t in scheduler.timesteps:
+            tt = t.expand(len(latents)).to(device)
+            if guided:
+                eps_u, eps_c = self(torch.cat([latents, latents]), torch.cat([tt, tt]), torch.cat([uncond, cond])).chunk(2)
+                eps = eps_u + guidance_scale * (eps_c - eps_u)
+            else:
+                eps = self(latents, tt, cond)
+            latents = scheduler.step(eps, t, latents).prev_sample
+        return self.to_pixels(latents)
+
+
+class TextToImageTask(Task):
+    """Rows: ``pixels`` uint8 [B, 3, R, R], ``input_ids`` / ``attention_mask`` (the caption), ``labels``
+    (the class the caption names). :meth:`prepare_batch` adds ``pixel_values`` in [-1, 1] at the
+    model's resolution. Subclasses implement ``load``, :meth:`captions` and :meth:`image_classifier`."""
+
+    kind = "text_to_image"
+
+    def __init__(self, args):
+        super().__init__(args)
+        self.tokenizer = None
+        self.resolution: int | None = None
+        self._memo: dict = {}
+
+    @property
+    def sampling(self) -> Sampling:
+        return getattr(self.args, "sampling", None) or Sampling()
+
+    # -- data -----------------------------------------------------------------------------------
+    def images_and_labels(self, dataset) -> tuple[torch.Tensor, torch.Tensor]:
+        """uint8 images [N, 3, R, R] and class ids [N]."""
+        raise NotImplementedError
+
+    def captions(self, labels: torch.Tensor) -> list[str]:
+        raise NotImplementedError
+
+    def image_classifier(self) -> nn.Module:
+        """The fixed classifier that checks generated images: maps [B, 3, r, r] in [-1, 1] to logits."""
+        raise NotImplementedError
+
+    def tokenizer_corpus(self, source):
+        labels = self.images_and_labels(self.load(source)["train"])[1]
+        return self.captions(torch.unique(labels)) + [""]
+
+    def encode(self, dataset, built):
+        if built.processor is None:
+            raise ValueError(f"{type(self).__name__} needs a tokenizer: the model family built none")
+        self.tokenizer, self.resolution = built.processor, built.info.get("resolution")
+        pixels, labels = self.images_and_labels(dataset)
+        tok = self.tokenizer(self.captions(labels), padding="max_length", truncation=True,
+                             max_length=getattr(self.args, "max_caption_tokens", 16), return_tensors="pt")
+        return Rows({"pixels": pixels, "input_ids": tok["input_ids"], "attention_mask": tok["attention_mask"],
+                     "labels": labels})
+
+    def prepare_batch(self, batch, built):
+        if built is not None:
+            self.tokenizer, self.resolution = built.processor, built.info.get("resolution", self.resolution)
+        if "pixel_values" in batch:
+            return batch
+        x = batch["pixels"].float() / 127.5 - 1.0
+        if self.resolution and x.shape[-1] != self.resolution:
+            x = F.interpolate(x, size=(self.resolution, self.resolution), mode="bilinear", align_corners=False)
+        return {**batch, "pixel_values": x}
+
+    def model_inputs(self, batch):
+        return {k: batch[k] for k in ("pixel_values", "input_ids", "attention_mask")}
+
+    def chance(self, rows: Rows) -> float:
+        """No chance level for generation: the metrics report the original model's Df score instead."""
+        return 0.0
+
+    # -- noise shared within a step -------------------------------------------------------------
+    def noise(self, model: DiffusionModel, batch, latents: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """(ε, t) for the batch: memoised on the batch's ``idx`` object (see the module docstring)."""
+        idx = batch["idx"]
+        if self._memo.get("idx") is idx:
+            return self._memo["eps"], self._memo["t"]
+        base = int(torch.randint(0, 2**31, (1,))) if model.training else int(getattr(self.args, "noise_seed", 0))
+        steps = model.noise_scheduler.config.num_train_timesteps
+        eps, ts = [], []
+        for i in idx.tolist():
+            g = torch.Generator().manual_seed(base * 1_000_003 + i)
+            ts.append(torch.randint(0, steps, (1,), generator=g))
+            eps.append(torch.randn(latents.shape[1:], generator=g))
+        eps_t = torch.stack(eps).to(latents.device, latents.dtype)
+        t = torch.cat(ts).to(latents.device)
+        self._memo = {"idx": idx, "eps": eps_t, "t": t}
+        return eps_t, t
+
+    def _predict(self, model, batch):
+        latents = model.to_latents(batch["pixel_values"])
+        eps, t = self.noise(model, batch, latents)
+        noisy = model.noise_scheduler.add_noise(latents, eps, t)
+        pred = model(noisy, t, model.encode_text(batch["input_ids"], batch["attention_mask"]))
+        return pred, eps
+
+    # -- primitives -----------------------------------------------------------------------------
+    def per_sample_loss(self, model, batch):
+        """Noise-prediction MSE per sample [B] (ε-prediction, as Stable Diffusion v1)."""
+        pred, eps = self._predict(model, batch)
+        return (pred.float() - eps.float()).pow(2).flatten(1).mean(1)
+
+    def sequence_nll(self, model, batch):
+        """NPO's ℓ for diffusion: the per-sample denoising loss (the ELBO term it stands for)."""
+        return self.per_sample_loss(model, batch)
+
+    def outputs(self, model, batch):
+        return Outputs(self._predict(model, batch)[0], kind="noise")
+
+    def corrupt(self, forget, pool, generator, include_true=False):
+        """Each Df image gets another sample's caption (and its class) from the pool."""
+        return swap_targets(forget, pool, generator, key="input_ids",
+                            columns=("input_ids", "attention_mask", "labels"), include_true=include_true)
+
+    # -- generation and scoring -----------------------------------------------------------------
+    def generate_images(self, model: DiffusionModel, batch) -> torch.Tensor:
+        from tqdm.auto import tqdm
+
+        s = self.sampling
+        n = len(batch["idx"])
+        uncond_ids = uncond_mask = None
+        if s.guidance_scale > 1.0:
+            tok = self.tokenizer([""], padding="max_length", truncation=True, max_length=batch["input_ids"].shape[1],
+                                 return_tensors="pt")
+            uncond_ids, uncond_mask = tok["input_ids"].to(batch["input_ids"].device), tok["attention_mask"].to(batch["input_ids"].device)
+        was_training = model.training
+        model.eval()
+        out = []
+        with tqdm(total=n, desc=f"{type(self).__name__}: generating", unit="image", disable=None, leave=False) as bar:
+            for start in range(0, n, s.batch_size):
+                sl = slice(start, start + s.batch_size)
+                seeds = [s.seed + int(i) for i in batch["idx"][sl]]
+                out.append(model.generate(batch["input_ids"][sl], batch["attention_mask"][sl], steps=s.steps,
+                                          guidance_scale=s.guidance_scale, seeds=seeds, uncond_ids=uncond_ids,
+                                          uncond_mask=uncond_mask))
+                bar.update(len(seeds))
+        model.train(was_training)
+        return torch.cat(out)
+
+    def _judge_generated(self, model, batch) -> torch.Tensor:
+        images = self.generate_images(model, batch)
+        classifier = self.image_classifier().to(images.device)
+        with torch.no_grad():
+            return classifier(images).float()
+
+    def score(self, model, batch):
+        """Share of generated images the fixed classifier assigns to the prompt's class (0 or 1 each)."""
+        return (self._judge_generated(model, batch).argmax(-1) == batch["labels"]).float()
+
+    def signals(self, model, batch):
+        """loss = denoising MSE, p_true = exp(−loss); score, entropy and margin come from the fixed
+        classifier's prediction on the image generated for the sample's caption."""
+        loss = self.per_sample_loss(model, batch)
+        logits = self._judge_generated(model, batch)
+        labels = batch["labels"]
+        logp = logits.log_softmax(-1)
+        other = logits.scatter(1, labels[:, None], float("-inf")).max(-1).values
+        return {"loss": loss, "p_true": torch.exp(-loss), "score": (logits.argmax(-1) == labels).float(),
+                "entropy": -(logp.exp() * logp).nan_to_num().sum(-1),
+                "margin": logits.gather(1, labels[:, None]).squeeze(1) - other}

@@ -1,0 +1,27 @@
+"""Decoding / sampling settings of generative tasks: pydantic models without torch, so a plugin's
+light top module can embed them in its task args (they are validated and recorded with results)."""
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class Decoding(BaseModel):
+    """How a text task generates when it scores a sample (recorded with every result)."""
+
+    model_config = ConfigDict(extra="forbid")
+    max_new_tokens: int = Field(48, ge=1, description="tokens generated per sample")
+    num_beams: int = Field(1, ge=1, description="1: greedy (or sampling with do_sample); >1: beam search")
+    do_sample: bool = Field(False, description="sample instead of greedy/beam decoding")
+    top_p: float = Field(1.0, gt=0, le=1, description="nucleus sampling mass (with do_sample)")
+    seed: int = Field(0, description="seed of sampling (torch RNG forked around each generation batch)")
+    batch_size: int = Field(32, ge=1, description="samples generated together")
+
+
+class Sampling(BaseModel):
+    """How a text-to-image task generates images when it scores a sample."""
+
+    model_config = ConfigDict(extra="forbid")
+    steps: int = Field(20, ge=1, description="DDIM denoising steps")
+    guidance_scale: float = Field(1.0, ge=1.0, description="classifier-free guidance; 1.0: none")
+    seed: int = Field(0, description="initial latents of sample i come from a generator seeded seed + idx")
+    batch_size: int = Field(32, ge=1, description="images generated together")

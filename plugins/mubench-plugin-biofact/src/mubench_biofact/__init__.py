@@ -1,0 +1,45 @@
+"""mubench plugin biofact: biographies of 183 people (FActScore, Min et al. 2023), scored by the share
+of each person's atomic facts the model reproduces. Df = people to forget.
+
+Registration only (no torch); the task lives in :mod:`mubench_biofact.task`.
+"""
+from pydantic import BaseModel, ConfigDict, Field
+
+from mubench_harness import hookimpl
+from mubench_harness.generative.settings import Decoding
+from mubench_harness.specs import TaskSpec
+
+
+class Args(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    hub_id: str | None = Field(None, description="dataset id with people and facts (columns name, facts[, biography]; "
+                               "or FActScore's labelled JSONL: topic, annotations). No canonical hub copy exists: "
+                               "name one, or a local file with path")
+    path: str | None = Field(None, description="local JSON/JSONL/parquet file (or folder) of people and their facts")
+    test_fraction: float = Field(0.2, ge=0.0, lt=1.0, description="people held out as the test split (seeded)")
+    split_seed: int = Field(0, description="seed of the train/test split of people")
+    prompt_template: str = Field("Question: Tell me a bio of {name}.", description="the prompt; {name} is the person")
+    fact_threshold: float = Field(0.8, gt=0, le=1, description="a fact counts as reproduced when this share of its "
+                                  "content words (not stopwords, not the person's name) appears in the generation")
+    n_people: int = Field(183, ge=10, description="mini: fictional people generated")
+    data_seed: int = Field(0, description="mini: seed of the fictional people")
+    max_prompt_tokens: int | None = Field(None, ge=4, description="prompt tokens kept (None: 12 mini, 64 hub)")
+    max_target_tokens: int | None = Field(None, ge=4, description="biography tokens kept (None: 24 mini, 512 hub)")
+    max_reference_bytes: int = Field(4096, ge=64, description="bytes of the name and facts kept for scoring")
+    decoding: Decoding = Field(default_factory=lambda: Decoding(max_new_tokens=24),
+                               description="generation used by the score (recorded with results)")
+
+
+@hookimpl
+def mubench_tasks():
+    yield TaskSpec(
+        name="biofact",
+        factory="mubench_biofact.task:BioFactTask",
+        summary="BioFact: write a person's biography from a name prompt (causal LM); score = share of the "
+                "person's atomic facts reproduced",
+        args=Args,
+        kind="causal_lm",
+        modality="text",
+        sources=("hub", "mini"),
+        has_ood=False,
+    )

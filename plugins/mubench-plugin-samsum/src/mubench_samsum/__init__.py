@@ -1,0 +1,41 @@
+"""mubench plugin samsum: dialogue summarisation (SAMSum, Gliwa et al. 2019), scored with ROUGE-L.
+
+Registration only: no torch here (listing stays fast); the task lives in :mod:`mubench_samsum.task`.
+"""
+from pydantic import BaseModel, ConfigDict, Field
+
+from mubench_harness import hookimpl
+from mubench_harness.generative.settings import Decoding
+from mubench_harness.specs import TaskSpec
+
+
+class Args(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    hub_id: str = Field("knkarthick/samsum", description="SAMSum on the hub (columns id, dialogue, summary)")
+    path: str | None = Field(None, description="local mirror: a save_to_disk folder or <split>.parquet/jsonl/csv files")
+    ood_hub_id: str | None = Field("EdinburghNLP/xsum", description="shifted test set (XSum: document, summary); None: no OOD")
+    ood_path: str | None = Field(None, description="local mirror of the OOD set")
+    ood_limit: int = Field(1000, ge=1, description="seeded sample of the OOD test split")
+    n_train: int = Field(300, ge=20, description="mini: generated training dialogues")
+    n_test: int = Field(100, ge=10, description="mini: generated test dialogues")
+    data_seed: int = Field(0, description="mini: seed of the generated dialogues")
+    max_source_tokens: int | None = Field(None, ge=8, description="dialogue tokens kept (None: 48 mini, 512 hub)")
+    max_target_tokens: int | None = Field(None, ge=4, description="summary tokens kept (None: 28 mini, 128 hub)")
+    max_reference_bytes: int = Field(1024, ge=64, description="bytes of the reference summary kept for ROUGE")
+    decoding: Decoding = Field(default_factory=lambda: Decoding(max_new_tokens=28),
+                               description="generation used by the score (recorded with results)")
+
+
+@hookimpl
+def mubench_tasks():
+    yield TaskSpec(
+        name="samsum",
+        factory="mubench_samsum.task:SAMSumTask",
+        summary="SAMSum dialogue summarisation (seq2seq), score = ROUGE-L F1 of the generated summary; OOD = XSum",
+        args=Args,
+        kind="seq2seq",
+        modality="text",
+        sources=("hub", "mini"),
+        has_ood=True,
+        requires=("rouge-score",),
+    )

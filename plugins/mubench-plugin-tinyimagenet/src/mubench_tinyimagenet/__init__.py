@@ -1,0 +1,46 @@
+"""mubench plugin tinyimagenet: text-to-image generation on Tiny ImageNet (Le & Yang 2015) with the
+prompt "a photo of a <class>"; score = a fixed classifier's accuracy on the generated images.
+
+Registration only (no torch); the task lives in :mod:`mubench_tinyimagenet.task`.
+"""
+from pydantic import BaseModel, ConfigDict, Field
+
+from mubench_harness import hookimpl
+from mubench_harness.generative.settings import Sampling
+from mubench_harness.specs import TaskSpec
+
+
+class Args(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    hub_id: str = Field("zh-plus/tiny-imagenet", description="Tiny ImageNet on the hub (columns image, label)")
+    path: str | None = Field(None, description="local mirror (save_to_disk folder or <split>.parquet files)")
+    test_split: str = Field("valid", description="split used as test (Tiny ImageNet's labelled validation set)")
+    words_path: str | None = Field(None, description="wnid<TAB>names file (Tiny ImageNet's words.txt) to turn "
+                                   "WordNet ids into class words for the prompts")
+    train_limit: int | None = Field(None, ge=1, description="seeded sample of the training images (None: all)")
+    prompt_template: str = Field("a photo of a {label}", description="caption of every image of a class")
+    max_caption_tokens: int = Field(16, ge=4, description="caption tokens (77 for Stable Diffusion's CLIP)")
+    classifier_id: str | None = Field(None, description="hub image classifier that judges generated images "
+                                      "(its labels must follow the dataset's); None: a small CNN trained on train")
+    judge_epochs: int = Field(8, ge=1, description="epochs of the small CNN judge")
+    noise_seed: int = Field(0, description="seed of the fixed evaluation noise (x_t, t, ε per sample)")
+    n_per_class: int = Field(50, ge=5, description="mini: training images per class")
+    n_test_per_class: int = Field(15, ge=2, description="mini: test images per class")
+    image_size: int = Field(16, ge=8, description="mini: image side in pixels")
+    data_seed: int = Field(0, description="mini: seed of the generated images")
+    sampling: Sampling = Field(default_factory=Sampling, description="image generation used by the score (recorded)")
+
+
+@hookimpl
+def mubench_tasks():
+    yield TaskSpec(
+        name="tinyimagenet",
+        factory="mubench_tinyimagenet.task:TinyImageNetTask",
+        summary="Tiny ImageNet text-to-image ('a photo of a <class>'); score = fixed classifier accuracy on "
+                "generated images; Df = training images to forget",
+        args=Args,
+        kind="text_to_image",
+        modality="image-text",
+        sources=("hub", "mini"),
+        has_ood=False,
+    )

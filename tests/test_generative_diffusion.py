@@ -1,0 +1,122 @@
+"""Hand checks of the text-to-image primitives: shared noise within a step, frozen parts, corruption."""
+from __future__ import annotations
+
+import copy
+
+import pytest
+import torch
+from pydantic import BaseModel
+
+from mubench_harness.data import Rows
+from mubench_harness.generative.diffusion import DiffusionModel, TextToImageTask
+
+
+class _Args(BaseModel):
+    noise_seed: int = 0
+
+
+class _Task(TextToImageTask):
+    pass
+
+
+def _model(vae: bool = False) -> DiffusionModel:
+    from diffusers import AutoencoderKL, DDPMScheduler, UNet2DConditionModel
+    from transformers import CLIPTextConfig, CLIPTextModel
+
+    torch.manual_seed(0)
+    latent_channels = 4 if vae else 3
+    unet = UNet2DConditionModel(sample_size=8, in_channels=latent_channels, out_channels=latent_channels,
+                                layers_per_block=1, block_out_channels=(8, 16), norm_num_groups=4,
+                                down_block_types=("DownBlock2D", "CrossAttnDownBlock2D"),
+                                up_block_types=("CrossAttnUpBlock2D", "UpBlock2D"), cross_attention_dim=16,
+                                attention_head_dim=4)
+    text = CLIPTextModel(CLIPTextConfig(vocab_size=20, hidden_size=16, intermediate_size=32, num_hidden_layers=1,
+                                        num_attention_heads=2, max_position_embeddings=8, pad_token_id=0,
+                                        bos_token_id=1, eos_token_id=2))
+    auto = None
+    if vae:
+        auto = AutoencoderKL(in_channels=3, out_channels=3, latent_channels=4, block_out_channels=(8, 8),
+                             down_block_types=("DownEncoderBlock2D",) * 2, up_block_types=("UpDecoderBlock2D",) * 2,
+                             norm_num_groups=4)
+    return DiffusionModel(unet, text, DDPMScheduler(num_train_timesteps=100), vae=auto)
+
+
+def _batch(idx, res=8):
+    n = len(idx)
+    g = torch.Generator().manual_seed(1)
+    return {"pixel_values": torch.rand(n, 3, res, res, generator=g) * 2 - 1,
+            "input_ids": torch.randint(3, 20, (n, 6), generator=g), "attention_mask": torch.ones(n, 6, dtype=torch.long),
+            "labels": torch.arange(n), "idx": torch.tensor(idx)}
+
+
+def test_noise_is_shared_within_a_step_and_fresh_across_steps():
+    task, student = _Task(_Args()), _model()
+    teacher = copy.deepcopy(student).eval()
+    student.train()
+    batch = _batch([0, 1, 2])
+    a = task.outputs(student, batch).values
+    b = task.outputs(teacher, batch).values  # the teacher in eval mode, same batch object
+    assert torch.allclose(a, b, atol=1e-5), "student and teacher must see the same x_t, t and ε"
+    eps_1 = task._memo["eps"]
+    torch.manual_seed(123)
+    task.per_sample_loss(student, _batch([0, 1, 2]))  # the next training step: a new batch object
+    assert not torch.equal(task._memo["eps"], eps_1), "training must draw new noise each step"
+
+
+def test_eval_noise_is_fixed_per_sample():
+    task, model = _Task(_Args()), _model()
+    model.eval()
+    first = task.per_sample_loss(model, _batch([4, 5]))
+    task.per_sample_loss(model.train(), _batch([4, 5]))  # history in between must not matter
+    model.eval()
+    again = task.per_sample_loss(model, _batch([4, 5]))
+    assert torch.equal(first, again)
+    other_seed = _Task(_Args(noise_seed=1)).per_sample_loss(model, _batch([4, 5]))
+    assert not torch.equal(first, other_seed)
+
+
+def test_loss_is_noise_prediction_mse():
+    task, model = _Task(_Args()), _model()
+    model.eval()
+    batch = _batch([0, 1])
+    pred = task.outputs(model, batch)
+    assert pred.kind == "noise" and pred.values.shape == (2, 3, 8, 8)
+    eps = task._memo["eps"]
+    expected = (pred.values - eps).pow(2).flatten(1).mean(1)
+    assert torch.allclose(task.per_sample_loss(model, batch), expected, atol=1e-6)
+    assert torch.equal(task.sequence_nll(model, batch), task.per_sample_loss(model, batch))
+
+
+def test_only_the_unet_trains_and_frozen_parts_stay_in_eval():
+    model = _model(vae=True)
+    model.train()
+    assert model.unet.training and not model.text_encoder.training and not model.vae.training
+    trainable = {n.split(".")[0] for n, p in model.named_parameters() if p.requires_grad}
+    assert trainable == {"unet"}
+    assert model.resolution == 16 and model.latent_shape == (4, 8, 8)
+    latents = model.to_latents(torch.zeros(1, 3, 16, 16))
+    assert latents.shape == (1, 4, 8, 8) and model.to_pixels(latents).shape == (1, 3, 16, 16)
+    images = model.generate(torch.randint(3, 20, (2, 6)), torch.ones(2, 6, dtype=torch.long), steps=2,
+                            guidance_scale=3.0, seeds=[0, 1], uncond_ids=torch.zeros(1, 6, dtype=torch.long),
+                            uncond_mask=torch.ones(1, 6, dtype=torch.long))
+    assert images.shape == (2, 3, 16, 16) and images.abs().max() <= 1
+
+
+def test_generation_is_seeded_per_sample():
+    model = _model()
+    ids, mask = torch.randint(3, 20, (2, 6)), torch.ones(2, 6, dtype=torch.long)
+    a = model.generate(ids, mask, steps=2, guidance_scale=1.0, seeds=[0, 1])
+    b = model.generate(ids[:1], mask[:1], steps=2, guidance_scale=1.0, seeds=[0])
+    assert torch.allclose(a[:1], b, atol=1e-5), "a sample's image must not depend on its batch"
+
+
+def test_corrupt_swaps_caption_and_class_together():
+    task = _Task(_Args())
+    captions = torch.tensor([[5, 6], [5, 6], [7, 8], [9, 9]])
+    rows = Rows({"input_ids": captions, "attention_mask": torch.ones(4, 2, dtype=torch.long),
+                 "labels": torch.tensor([0, 0, 1, 2]), "pixels": torch.zeros(4, 3, 2, 2, dtype=torch.uint8)})
+    out = task.corrupt(rows, rows, torch.Generator().manual_seed(0))
+    assert (out["input_ids"] != captions).any(1).all() and (out["labels"] != rows["labels"]).all()
+    assert torch.equal(out["pixels"], rows["pixels"]), "the image stays; only its caption changes"
+    with pytest.raises(ValueError):
+        task.corrupt(rows.select([0, 1]), rows.select([0, 1]), torch.Generator().manual_seed(0))
