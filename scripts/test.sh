@@ -10,6 +10,8 @@ for p in plugins/mubench-plugin-*/; do
   compgen -G "$p/tests/test_*.py" > /dev/null || { echo "error: $p has no tests/test_*.py" >&2; exit 1; }
 done
 
-.venv/bin/python -m pytest -q -p no:cacheprovider -n 2 tests
+# the core suite and every plugin's suite together, with all plugins installed (integration), then
+# the tox matrix: the core alone, and each plugin beside the core with only its declared companions
+.venv/bin/python -m pytest -q -p no:cacheprovider -n 2 -m "not slow" tests plugins/mubench-plugin-*/tests
 TOX=(.venv/bin/python -m tox)
 "${TOX[@]}" p -p "${TOX_PARALLEL:-2}" -e ALL

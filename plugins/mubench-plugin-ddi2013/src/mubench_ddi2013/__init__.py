@@ -51,4 +51,7 @@ def mubench_metrics():
                 "(DDI-2013's literature metric); n/a for tasks without those signals",
         args=MacroF1Args,
         direction="info",
+        values=("test/macro_f1", "forget/macro_f1", "retain/macro_f1", "ood/macro_f1"),
+        formula="macro-F1 = mean over the 4 interaction types c of 2·P_c·R_c / (P_c + R_c) "
+                "(class 0, no interaction, excluded), from predicted vs true labels",
     )
