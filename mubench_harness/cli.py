@@ -108,11 +108,30 @@ def cmd_run(ns) -> int:
 def cmd_report(ns) -> int:
     from .report import load_results, render
 
+    if ns.compare:
+        from .report.compare import compare, compare_table
+
+        a, b = ns.compare
+        try:
+            rows = compare(ns.dir, a, b)
+        except (FileNotFoundError, ValueError) as exc:
+            raise BadInput(str(exc)) from None
+        fmt = {"github": "github", "markdown": "pipe", "latex": "latex_booktabs"}.get(ns.format, "github")
+        print(compare_table(rows, a, b, tablefmt=fmt))
+        return 0
     try:
         data = load_results(ns.dir)
     except (FileNotFoundError, ValueError) as exc:
         raise BadInput(str(exc)) from None
     print(render(data, ns.format))
+    if ns.format in ("github", "markdown"):
+        # every report states how its numbers are defined (the specs carry formulas; no metric import)
+        from .plugins import load_registry
+
+        print("\nFormulas:")
+        for spec in load_registry().specs("metrics"):
+            if spec.formula:
+                print(f"- {spec.name} ({spec.direction}): {spec.formula}")
     return 0
 
 
@@ -176,6 +195,8 @@ def parser() -> argparse.ArgumentParser:
     s = sub.add_parser("report", help="a table of a run folder's results, mean ± std over seeds")
     s.add_argument("dir")
     s.add_argument("--format", default="github", choices=("github", "markdown", "latex", "csv", "json"))
+    s.add_argument("--compare", nargs=2, metavar=("A", "B"),
+                   help="paired tests (t and Wilcoxon) of method A vs B over matching seeds and cells")
     s.set_defaults(func=cmd_report)
 
     s = sub.add_parser("splits", help="the standardized deletion set (training-set positions of Df)")

@@ -198,18 +198,12 @@ class Runtime:
 
     def cached_signals(self, cell: Cell, weights: str) -> dict[str, dict[str, np.ndarray]] | None:
         """Signals of a model that is no longer in memory (a retrain cell of an earlier run)."""
-        from .signals import rows_hash
-
         out = {}
         for split, rows in self.eval_splits(cell).items():
-            key = (weights, rows_hash(rows))
-            if key not in self.signals.memory:
-                path = self.signals.folder / f"{key[0]}-{key[1]}.npz"
-                if not path.is_file():
-                    return None
-                with np.load(path, allow_pickle=False) as data:
-                    self.signals.memory[key] = {k: data[k] for k in data.files}
-            out[split] = self.signals.memory[key]
+            sig = self.signals.lookup(weights, rows)
+            if sig is None:
+                return None
+            out[split] = sig
         return out
 
     def retrain_reference(self, cell: Cell):
@@ -270,7 +264,7 @@ class Runtime:
         sig = self.signals_of(cell, orig.model, orig.weights)
         retrain_sig, retrain_s, retrain_f = self.retrain_reference(cell)
         ev = Evaluation(signals=sig, original=sig, retrain=retrain_sig, chance=p.task.chance(p.train), kind=p.task.kind,
-                        seed=cell.seed, seconds=orig.seconds or 0.0, flops=orig.flops or 0.0,
+                        unlearner="original", seed=cell.seed, seconds=orig.seconds or 0.0, flops=orig.flops or 0.0,
                         retrain_seconds=retrain_s, retrain_flops=retrain_f, notes={"source": orig.source})
         rec.metrics, errors = self.evaluate(cell, ev)
         self._advance("evaluated")
@@ -278,6 +272,8 @@ class Runtime:
         rec.notes = {"source": orig.source, "train_size": len(p.train), **self._sizes(cell)}
         if errors:
             rec.notes["metric_errors"] = errors
+        if ev.na_reasons:
+            rec.notes["n/a"] = dict(ev.na_reasons)
 
     def _budget(self, cell: Cell, orig: Original, sp: Split, retrain_seconds: float | None) -> tuple[float | None, str]:
         frac = self.bench.budget.max_fraction_of_retrain
@@ -343,7 +339,7 @@ class Runtime:
         if cell.kind == "retrain":
             retrain_sig, retrain_s, retrain_f = sig, seconds, ctx.meter.flops
         ev = Evaluation(signals=sig, original=orig_sig, retrain=retrain_sig, chance=task.chance(p.train), kind=task.kind,
-                        seed=seed, seconds=seconds, flops=ctx.meter.flops, retrain_seconds=retrain_s,
+                        unlearner=cell.unlearner, seed=seed, seconds=seconds, flops=ctx.meter.flops, retrain_seconds=retrain_s,
                         retrain_flops=retrain_f, notes=dict(ctx.notes))
         rec.metrics, errors = self.evaluate(cell, ev)
         self._advance("evaluated")
@@ -355,6 +351,8 @@ class Runtime:
                      "original_source": orig.source, **self._sizes(cell)}
         if errors:
             rec.notes["metric_errors"] = errors
+        if ev.na_reasons:
+            rec.notes["n/a"] = dict(ev.na_reasons)
 
     def _sizes(self, cell: Cell) -> dict[str, int]:
         sp = self.split(cell)
