@@ -85,3 +85,41 @@ class HFFamily(ModelFamily):
                 raise ValueError(f"init must be 'pretrained' or 'random', not {init!r}")
         n_params = sum(p.numel() for p in model.parameters())
         return Built(model, self.processor(task, scale, hub_id), {"hub_id": hub_id, "scale": scale, "init": init, "parameters": n_params})
+
+
+class TextFamily(HFFamily):
+    """A text family: the hub tokenizer at real scales; at ``tiny`` scale an offline word-level
+    tokenizer fitted on the task's training texts (of the source the task last loaded), whose size
+    becomes the tiny config's vocabulary."""
+
+    def __init__(self, spec):
+        super().__init__(spec)
+        #: (id of the task, source) -> (task, fitted tokenizer): config and processor share one tokenizer;
+        #: the task is kept so a recycled id can never hand out another task's vocabulary
+        self._tiny_tokenizers: dict = {}
+
+    def _tiny_tokenizer(self, task: Task):
+        source = getattr(task, "last_source", None) or "mini"
+        key = (id(task), source)
+        cached = self._tiny_tokenizers.get(key)
+        if cached is None or cached[0] is not task:
+            corpus = task.tokenizer_corpus(source)
+            if not corpus:
+                raise ValueError(f"task {type(task).__name__} gives no texts to fit a tiny tokenizer on")
+            cached = self._tiny_tokenizers[key] = (task, word_tokenizer(corpus))
+        return cached[1]
+
+    def config(self, task, scale, hub_id):
+        cfg = super().config(task, scale, hub_id)
+        if hub_id is None:
+            tok = self._tiny_tokenizer(task)
+            cfg.vocab_size = len(tok)
+            cfg.pad_token_id = tok.pad_token_id
+        return cfg
+
+    def processor(self, task, scale, hub_id):
+        if hub_id is None:
+            return self._tiny_tokenizer(task)
+        from transformers import AutoTokenizer
+
+        return AutoTokenizer.from_pretrained(hub_id)
