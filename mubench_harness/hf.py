@@ -123,3 +123,22 @@ class TextFamily(HFFamily):
         from transformers import AutoTokenizer
 
         return AutoTokenizer.from_pretrained(hub_id)
+
+
+class RawAudioFamily(HFFamily):
+    """Families on raw 16 kHz samples (HuBERT, wav2vec 2.0) with an audio-classification head."""
+
+    auto_class = "transformers:AutoModelForAudioClassification"
+
+    def head_kwargs(self, task):
+        # SpecAugment's time masks are drawn from numpy's global RNG, outside the run seed: off, so the
+        # same seed gives the same model (the clips are 1 s keywords, where masking is not needed)
+        return {**super().head_kwargs(task), "mask_time_prob": 0.0, "mask_feature_prob": 0.0}
+
+    def processor(self, task, scale, hub_id):
+        from transformers import AutoFeatureExtractor, Wav2Vec2FeatureExtractor
+
+        if hub_id is None:  # the checkpoints' extractor: raw 16 kHz samples, zero mean / unit variance
+            return Wav2Vec2FeatureExtractor(feature_size=1, sampling_rate=16000, padding_value=0.0,
+                                            do_normalize=True, return_attention_mask=False)
+        return AutoFeatureExtractor.from_pretrained(hub_id)

@@ -1,7 +1,7 @@
 """HuBERT family on ``AutoModelForAudioClassification`` (HubertForSequenceClassification)."""
 from __future__ import annotations
 
-from mubench_harness.hf import HFFamily
+from mubench_harness.hf import RawAudioFamily
 
 #: tiny: 4 strided convolutions (16 kHz -> 50 frames a second) and 2 transformer layers of width 32
 TINY_AUDIO_ENCODER = {
@@ -25,19 +25,5 @@ TINY_AUDIO_ENCODER = {
 }
 
 
-class HubertFamily(HFFamily):
-    auto_class = "transformers:AutoModelForAudioClassification"
+class HubertFamily(RawAudioFamily):
     tiny_config = {"model_type": "hubert", **TINY_AUDIO_ENCODER}
-
-    def head_kwargs(self, task):
-        # SpecAugment's time masks are drawn from numpy's global RNG, outside the run seed: off, so the
-        # same seed gives the same model (the clips are 1 s keywords, where masking is not needed)
-        return {**super().head_kwargs(task), "mask_time_prob": 0.0, "mask_feature_prob": 0.0}
-
-    def processor(self, task, scale, hub_id):
-        from transformers import AutoFeatureExtractor, Wav2Vec2FeatureExtractor
-
-        if hub_id is None:  # the checkpoints' extractor: raw 16 kHz samples, zero mean / unit variance
-            return Wav2Vec2FeatureExtractor(feature_size=1, sampling_rate=16000, padding_value=0.0,
-                                            do_normalize=True, return_attention_mask=False)
-        return AutoFeatureExtractor.from_pretrained(hub_id)

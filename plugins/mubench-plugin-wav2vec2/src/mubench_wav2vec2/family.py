@@ -1,7 +1,7 @@
 """wav2vec 2.0 family on ``AutoModelForAudioClassification`` (Wav2Vec2ForSequenceClassification)."""
 from __future__ import annotations
 
-from mubench_harness.hf import HFFamily
+from mubench_harness.hf import RawAudioFamily
 
 #: tiny: 4 strided convolutions (16 kHz -> 50 frames a second) and 2 transformer layers of width 32
 TINY = {
@@ -30,19 +30,5 @@ TINY = {
 }
 
 
-class Wav2Vec2Family(HFFamily):
-    auto_class = "transformers:AutoModelForAudioClassification"
+class Wav2Vec2Family(RawAudioFamily):
     tiny_config = TINY
-
-    def head_kwargs(self, task):
-        # SpecAugment's time masks come from numpy's global RNG, outside the run seed: off, so a seed
-        # fully determines the model
-        return {**super().head_kwargs(task), "mask_time_prob": 0.0, "mask_feature_prob": 0.0}
-
-    def processor(self, task, scale, hub_id):
-        from transformers import AutoFeatureExtractor, Wav2Vec2FeatureExtractor
-
-        if hub_id is None:
-            return Wav2Vec2FeatureExtractor(feature_size=1, sampling_rate=16000, padding_value=0.0,
-                                            do_normalize=True, return_attention_mask=False)
-        return AutoFeatureExtractor.from_pretrained(hub_id)
