@@ -235,24 +235,41 @@ class TextToImageTask(Task):
         model.train(was_training)
         return torch.cat(out)
 
-    def _judge_generated(self, model, batch) -> torch.Tensor:
-        images = self.generate_images(model, batch)
+    def judge(self, images: torch.Tensor) -> torch.Tensor:
+        """The fixed classifier's logits on generated images."""
         classifier = self.image_classifier().to(images.device)
         with torch.no_grad():
             return classifier(images).float()
 
+    def clip_scorer(self):
+        """A :class:`~.clip.ClipScorer` when the task names a CLIP model (``clip_model``), else ``None``."""
+        model_id = getattr(self.args, "clip_model", None)
+        if model_id is None:
+            return None
+        if getattr(self, "_clip", None) is None or self._clip.model_id != model_id:
+            from .clip import ClipScorer
+
+            self._clip = ClipScorer(model_id, weight=getattr(self.args, "clip_weight", 100.0))
+        return self._clip
+
     def score(self, model, batch):
         """Share of generated images the fixed classifier assigns to the prompt's class (0 or 1 each)."""
-        return (self._judge_generated(model, batch).argmax(-1) == batch["labels"]).float()
+        return (self.judge(self.generate_images(model, batch)).argmax(-1) == batch["labels"]).float()
 
     def signals(self, model, batch):
         """loss = denoising MSE, p_true = exp(−loss); score, entropy and margin come from the fixed
-        classifier's prediction on the image generated for the sample's caption."""
+        classifier's prediction on the image generated for the sample's caption; ``clip_score`` (when
+        the task names a CLIP model) compares that same image with the caption."""
         loss = self.per_sample_loss(model, batch)
-        logits = self._judge_generated(model, batch)
+        images = self.generate_images(model, batch)
+        logits = self.judge(images)
         labels = batch["labels"]
         logp = logits.log_softmax(-1)
         other = logits.scatter(1, labels[:, None], float("-inf")).max(-1).values
-        return {"loss": loss, "p_true": torch.exp(-loss), "score": (logits.argmax(-1) == labels).float(),
-                "entropy": -(logp.exp() * logp).nan_to_num().sum(-1),
-                "margin": logits.gather(1, labels[:, None]).squeeze(1) - other}
+        out = {"loss": loss, "p_true": torch.exp(-loss), "score": (logits.argmax(-1) == labels).float(),
+               "entropy": -(logp.exp() * logp).nan_to_num().sum(-1),
+               "margin": logits.gather(1, labels[:, None]).squeeze(1) - other}
+        clip = self.clip_scorer()
+        if clip is not None:
+            out["clip_score"] = clip(images, self.captions(labels))
+        return out
