@@ -59,12 +59,11 @@ def test_scorer_matches_a_hand_computation(clip_dir):
 
 
 def test_text_to_image_signals_carry_the_clip_score_of_the_judged_images(clip_dir):
-    from diffusers import DDPMScheduler, UNet2DConditionModel
     from pydantic import BaseModel
-    from transformers import CLIPTextConfig, CLIPTextModel
 
-    from mubench_harness.generative.diffusion import DiffusionModel, TextToImageTask
+    from mubench_harness.generative.diffusion import TextToImageTask
     from mubench_harness.generative.settings import Sampling
+    from mubench_harness.testing.diffusion import tiny_diffusion_model
 
     class Args(BaseModel):
         clip_model: str | None = None
@@ -77,14 +76,7 @@ def test_text_to_image_signals_carry_the_clip_score_of_the_judged_images(clip_di
         def image_classifier(self):
             return torch.nn.Sequential(torch.nn.Flatten(), torch.nn.LazyLinear(3))
 
-    torch.manual_seed(0)
-    unet = UNet2DConditionModel(sample_size=8, in_channels=3, out_channels=3, layers_per_block=1,
-                                block_out_channels=(8, 16), norm_num_groups=4, cross_attention_dim=16,
-                                down_block_types=("DownBlock2D", "CrossAttnDownBlock2D"),
-                                up_block_types=("CrossAttnUpBlock2D", "UpBlock2D"), attention_head_dim=4)
-    text = CLIPTextModel(CLIPTextConfig(vocab_size=20, hidden_size=16, intermediate_size=32, num_hidden_layers=1,
-                                        num_attention_heads=2, max_position_embeddings=8))
-    model = DiffusionModel(unet, text, DDPMScheduler(num_train_timesteps=100))
+    model = tiny_diffusion_model()
     batch = {"pixel_values": torch.zeros(3, 3, 8, 8), "input_ids": torch.randint(3, 20, (3, 6)),
              "attention_mask": torch.ones(3, 6, dtype=torch.long), "labels": torch.tensor([0, 1, 2]),
              "idx": torch.tensor([0, 1, 2])}

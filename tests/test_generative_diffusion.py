@@ -9,6 +9,7 @@ from pydantic import BaseModel
 
 from mubench_harness.data import Rows
 from mubench_harness.generative.diffusion import DiffusionModel, TextToImageTask
+from mubench_harness.testing.diffusion import tiny_diffusion_model
 from mubench_harness.training import Phase, run_loop
 
 
@@ -21,25 +22,7 @@ class _Task(TextToImageTask):
 
 
 def _model(vae: bool = False) -> DiffusionModel:
-    from diffusers import AutoencoderKL, DDPMScheduler, UNet2DConditionModel
-    from transformers import CLIPTextConfig, CLIPTextModel
-
-    torch.manual_seed(0)
-    latent_channels = 4 if vae else 3
-    unet = UNet2DConditionModel(sample_size=8, in_channels=latent_channels, out_channels=latent_channels,
-                                layers_per_block=1, block_out_channels=(8, 16), norm_num_groups=4,
-                                down_block_types=("DownBlock2D", "CrossAttnDownBlock2D"),
-                                up_block_types=("CrossAttnUpBlock2D", "UpBlock2D"), cross_attention_dim=16,
-                                attention_head_dim=4)
-    text = CLIPTextModel(CLIPTextConfig(vocab_size=20, hidden_size=16, intermediate_size=32, num_hidden_layers=1,
-                                        num_attention_heads=2, max_position_embeddings=8, pad_token_id=0,
-                                        bos_token_id=1, eos_token_id=2))
-    auto = None
-    if vae:
-        auto = AutoencoderKL(in_channels=3, out_channels=3, latent_channels=4, block_out_channels=(8, 8),
-                             down_block_types=("DownEncoderBlock2D",) * 2, up_block_types=("UpDecoderBlock2D",) * 2,
-                             norm_num_groups=4)
-    return DiffusionModel(unet, text, DDPMScheduler(num_train_timesteps=100), vae=auto)
+    return tiny_diffusion_model(vae=vae)
 
 
 def _batch(idx, res=8):

@@ -7,7 +7,8 @@ from pydantic import BaseModel
 
 from mubench_harness.context import UnlearnContext
 from mubench_harness.data import Rows
-from mubench_harness.generative.diffusion import DiffusionModel, TextToImageTask
+from mubench_harness.generative.diffusion import TextToImageTask
+from mubench_harness.testing.diffusion import tiny_diffusion_model
 
 from mubench_harness.testing import UnlearnerContract, accuracy, registry, setting
 from mubench_npo.impl import npo_measure
@@ -60,18 +61,7 @@ class _ImageTask(TextToImageTask):
 
 
 def _diffusion_context(seed=0):
-    from diffusers import DDPMScheduler, UNet2DConditionModel
-    from transformers import CLIPTextConfig, CLIPTextModel
-
-    torch.manual_seed(0)
-    unet = UNet2DConditionModel(sample_size=8, in_channels=3, out_channels=3, layers_per_block=1,
-                                block_out_channels=(8, 16), norm_num_groups=4, cross_attention_dim=16,
-                                down_block_types=("DownBlock2D", "CrossAttnDownBlock2D"),
-                                up_block_types=("CrossAttnUpBlock2D", "UpBlock2D"), attention_head_dim=4)
-    text = CLIPTextModel(CLIPTextConfig(vocab_size=20, hidden_size=16, intermediate_size=32, num_hidden_layers=1,
-                                        num_attention_heads=2, max_position_embeddings=8))
-    original = DiffusionModel(unet, text, DDPMScheduler(num_train_timesteps=100)).requires_grad_(False)
-    original.unet.requires_grad_(True)
+    original = tiny_diffusion_model()
     g = torch.Generator().manual_seed(1)
     rows = Rows({"pixel_values": torch.rand(24, 3, 8, 8, generator=g) * 2 - 1,
                  "input_ids": torch.randint(3, 20, (24, 6), generator=g),
