@@ -106,7 +106,7 @@ def cmd_run(ns) -> int:
 
 
 def cmd_report(ns) -> int:
-    from .report import load_results, render
+    from .report import load_results, render, select_metrics
 
     if ns.compare:
         from .report.compare import compare, compare_table
@@ -121,16 +121,18 @@ def cmd_report(ns) -> int:
         return 0
     try:
         data = load_results(ns.dir)
+        metrics = select_metrics(data, ns.metrics) if ns.metrics else None
     except (FileNotFoundError, ValueError) as exc:
-        raise BadInput(str(exc)) from None
-    print(render(data, ns.format))
+        raise BadInput(f"{ns.dir}: {exc}" if ns.metrics else str(exc)) from None
+    print(render(data, ns.format, metrics))
     if ns.format in ("github", "markdown"):
         # every report states how its numbers are defined (the specs carry formulas; no metric import)
         from .plugins import load_registry
 
         print("\nFormulas:")
         for spec in load_registry().specs("metrics"):
-            if spec.formula:
+            shown = metrics is None or any(m in spec.values or m.startswith(f"{spec.name}/") for m in metrics)
+            if spec.formula and shown:
                 print(f"- {spec.name} ({spec.direction}): {spec.formula}")
     return 0
 
@@ -197,6 +199,8 @@ def parser() -> argparse.ArgumentParser:
     s.add_argument("--format", default="github", choices=("github", "markdown", "latex", "csv", "json"))
     s.add_argument("--compare", nargs=2, metavar=("A", "B"),
                    help="paired tests (t and Wilcoxon) of method A vs B over matching seeds and cells")
+    s.add_argument("--metrics", nargs="+", metavar="PATTERN",
+                   help="only these values, in this order; shell patterns, e.g. test/score 'forget/*score'")
     s.set_defaults(func=cmd_report)
 
     s = sub.add_parser("splits", help="the standardized deletion set (training-set positions of Df)")

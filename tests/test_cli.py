@@ -93,6 +93,12 @@ def test_run_validate_report_and_exit_codes(tmp_path, install_plugins, cli_env):
     for fmt, probe in (("github", "|--"), ("markdown", "|:"), ("latex", "\\toprule"), ("csv", "test/score mean")):
         rep = run(["report", str(tmp_path / "out"), "--format", fmt], env)
         assert rep.returncode == 0 and probe in rep.stdout, (fmt, rep.stdout)
+    picked = run(["report", str(tmp_path / "out"), "--metrics", "test/score", "forget/*score"], env)
+    header = picked.stdout.splitlines()[0].split("|")[7:-1]
+    assert [h.strip() for h in header] == ["test/score", "forget/score"], picked.stdout  # classification: no original_score
+    assert "- performance (info)" in picked.stdout and "- rmia" not in picked.stdout  # formulas of shown values
+    bad = run(["report", str(tmp_path / "out"), "--metrics", "forget/acc*"], env)
+    assert bad.returncode == 2 and "'forget/acc*' matches no value" in bad.stderr and bad.stdout == ""
     js = json.loads(run(["report", str(tmp_path / "out"), "--format", "json"], env).stdout)
     assert {row["label"] for row in js} == {"original", "ascent"} and js[0]["metrics"]["test/score"]["n"] == 1
     failing = tmp_path / "failing.yaml"

@@ -83,6 +83,8 @@ def test_run_records_everything_and_rerun_does_nothing(tmp_path, kit):
     with sqlite3.connect(out / "results.db") as db:
         config, versions, git = db.execute("SELECT config, versions, git FROM runs").fetchone()
     assert json.loads(config)["name"] == "t"
+    resolved = json.loads(config)["resolved_args"]  # defaults recorded, not only what the file wrote
+    assert resolved["tasks"]["toy_blobs"]["spread"] == 1.2 and resolved["unlearners"]["ascent"]["lr"] == 0.01
     assert {"torch", "mubench-harness", "mubench-plugin-testkit"} <= set(json.loads(versions))
 
     before = sha(out / "results.db")

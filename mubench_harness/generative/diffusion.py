@@ -5,12 +5,13 @@
 masks work on it unchanged. Without a VAE it denoises in pixel space (the tiny scale: a random,
 untrained VAE would make generated images meaningless).
 
-Noise sharing: the primitives of one training step (student loss, teacher outputs, reference loss)
-must see the same x_t, t and ε. They are memoised on the batch's ``idx`` tensor *object*: every call
-with the same batch object reuses them. A new batch in a model's training mode draws fresh noise from
-torch's global RNG (seeded per run by the caller), so training sees new noise every step; a new batch
-in eval mode (signals, scoring) uses fixed noise derived from the task's ``noise_seed`` and each
-sample's ``idx``, so evaluation is deterministic and comparable across models.
+Noise: inside a training step of the loop (:data:`~mubench_harness.training.CURRENT_STEP`) the
+x_t, t and ε of a row are drawn from a generator seeded by a per-step base (fresh from torch's global
+RNG, seeded per run by the caller) and the row's ``idx``, so every term of one step shares them —
+the student's loss, a frozen teacher's or reference's outputs (whatever order or mode they are
+called in), and another conditioning of the same row (SalUn's redirect) — while the next step draws
+new noise. Outside a step (signals, scoring, saliency) the base is the task's ``noise_seed``: the
+noise is fixed per sample, so evaluation is deterministic and comparable across models.
 """
 from __future__ import annotations
 
@@ -20,6 +21,7 @@ from torch import nn
 
 from ..contracts import Outputs, Task
 from ..data import Rows
+from ..training import CURRENT_STEP
 from .settings import Sampling
 from .text import swap_targets
 
@@ -160,21 +162,25 @@ class TextToImageTask(Task):
 
     # -- noise shared within a step -------------------------------------------------------------
     def noise(self, model: DiffusionModel, batch, latents: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """(ε, t) for the batch: memoised on the batch's ``idx`` object (see the module docstring)."""
-        idx = batch["idx"]
-        if self._memo.get("idx") is idx:
-            return self._memo["eps"], self._memo["t"]
-        base = int(torch.randint(0, 2**31, (1,))) if model.training else int(getattr(self.args, "noise_seed", 0))
-        steps = model.noise_scheduler.config.num_train_timesteps
-        eps, ts = [], []
-        for i in idx.tolist():
-            g = torch.Generator().manual_seed(base * 1_000_003 + i)
-            ts.append(torch.randint(0, steps, (1,), generator=g))
-            eps.append(torch.randn(latents.shape[1:], generator=g))
-        eps_t = torch.stack(eps).to(latents.device, latents.dtype)
-        t = torch.cat(ts).to(latents.device)
-        self._memo = {"idx": idx, "eps": eps_t, "t": t}
-        return eps_t, t
+        """(ε, t) for the batch's rows (see the module docstring)."""
+        step = CURRENT_STEP.get()
+        if step is None:
+            base = int(getattr(self.args, "noise_seed", 0))
+        elif self._memo.get("step") == step:
+            base = self._memo["base"]
+        else:
+            base = int(torch.randint(0, 2**31, (1,)))
+            self._memo = {"step": step, "base": base}
+        key = (base, tuple(batch["idx"].tolist()))
+        if self._memo.get("key") != key:
+            steps = model.noise_scheduler.config.num_train_timesteps
+            eps, ts = [], []
+            for i in key[1]:
+                g = torch.Generator().manual_seed(base * 1_000_003 + i)
+                ts.append(torch.randint(0, steps, (1,), generator=g))
+                eps.append(torch.randn(latents.shape[1:], generator=g))
+            self._memo.update(key=key, eps=torch.stack(eps), t=torch.cat(ts))
+        return self._memo["eps"].to(latents.device, latents.dtype), self._memo["t"].to(latents.device)
 
     def _predict(self, model, batch):
         latents = model.to_latents(batch["pixel_values"])
@@ -190,8 +196,11 @@ class TextToImageTask(Task):
         return (pred.float() - eps.float()).pow(2).flatten(1).mean(1)
 
     def sequence_nll(self, model, batch):
-        """NPO's ℓ for diffusion: the per-sample denoising loss (the ELBO term it stands for)."""
-        return self.per_sample_loss(model, batch)
+        """NPO's ℓ for diffusion: the denoising error SUMMED over the latent's entries, ‖ε − ε̂(x_t, t, c)‖²
+        — the per-sample term of the negative ELBO, up to the timestep weight and constants — the
+        counterpart of the summed target-token NLL of a language model."""
+        pred, eps = self._predict(model, batch)
+        return (pred.float() - eps.float()).pow(2).flatten(1).sum(1)
 
     def outputs(self, model, batch):
         return Outputs(self._predict(model, batch)[0], kind="noise")
@@ -226,24 +235,41 @@ class TextToImageTask(Task):
         model.train(was_training)
         return torch.cat(out)
 
-    def _judge_generated(self, model, batch) -> torch.Tensor:
-        images = self.generate_images(model, batch)
+    def judge(self, images: torch.Tensor) -> torch.Tensor:
+        """The fixed classifier's logits on generated images."""
         classifier = self.image_classifier().to(images.device)
         with torch.no_grad():
             return classifier(images).float()
 
+    def clip_scorer(self):
+        """A :class:`~.clip.ClipScorer` when the task names a CLIP model (``clip_model``), else ``None``."""
+        model_id = getattr(self.args, "clip_model", None)
+        if model_id is None:
+            return None
+        if getattr(self, "_clip", None) is None or self._clip.model_id != model_id:
+            from .clip import ClipScorer
+
+            self._clip = ClipScorer(model_id, weight=getattr(self.args, "clip_weight", 100.0))
+        return self._clip
+
     def score(self, model, batch):
         """Share of generated images the fixed classifier assigns to the prompt's class (0 or 1 each)."""
-        return (self._judge_generated(model, batch).argmax(-1) == batch["labels"]).float()
+        return (self.judge(self.generate_images(model, batch)).argmax(-1) == batch["labels"]).float()
 
     def signals(self, model, batch):
         """loss = denoising MSE, p_true = exp(−loss); score, entropy and margin come from the fixed
-        classifier's prediction on the image generated for the sample's caption."""
+        classifier's prediction on the image generated for the sample's caption; ``clip_score`` (when
+        the task names a CLIP model) compares that same image with the caption."""
         loss = self.per_sample_loss(model, batch)
-        logits = self._judge_generated(model, batch)
+        images = self.generate_images(model, batch)
+        logits = self.judge(images)
         labels = batch["labels"]
         logp = logits.log_softmax(-1)
         other = logits.scatter(1, labels[:, None], float("-inf")).max(-1).values
-        return {"loss": loss, "p_true": torch.exp(-loss), "score": (logits.argmax(-1) == labels).float(),
-                "entropy": -(logp.exp() * logp).nan_to_num().sum(-1),
-                "margin": logits.gather(1, labels[:, None]).squeeze(1) - other}
+        out = {"loss": loss, "p_true": torch.exp(-loss), "score": (logits.argmax(-1) == labels).float(),
+               "entropy": -(logp.exp() * logp).nan_to_num().sum(-1),
+               "margin": logits.gather(1, labels[:, None]).squeeze(1) - other}
+        clip = self.clip_scorer()
+        if clip is not None:
+            out["clip_score"] = clip(images, self.captions(labels))
+        return out
