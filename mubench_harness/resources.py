@@ -9,7 +9,7 @@ from typing import Any
 
 import torch
 
-from .contracts import Built, Task
+from .contracts import Built, Task, seeded
 from .data import Rows
 from .runner import DeviceUnavailable
 from .training import Meter, OptimizerConfig, Phase, make_optimizer, run_loop
@@ -65,8 +65,9 @@ def fit_recipe(task: Task, built: Built, model: torch.nn.Module, rows: Rows, *, 
     meter = Meter()
     synchronize(device)
     start = time.perf_counter()
-    run_loop(model, lambda e: [phase], epochs=epochs or r.epochs, optimizer=opt, seed=seed, accelerator=accelerator,
-             meter=meter, device=device)
+    with seeded(seed):  # dropout, random patch orders, diffusion noise: the same original on every run
+        run_loop(model, lambda e: [phase], epochs=epochs or r.epochs, optimizer=opt, seed=seed, accelerator=accelerator,
+                 meter=meter, device=device)
     synchronize(device)
     seconds = time.perf_counter() - start
     if accelerator is not None:
