@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import functools
 import re
-from pathlib import Path
 from types import SimpleNamespace
 
 import numpy as np
@@ -18,6 +17,7 @@ import torch
 
 from mubench_harness.contracts import Built, ClassificationTask, TrainRecipe
 from mubench_harness.data import Rows
+from mubench_harness.dataset_sources import load_hub_or_local
 
 from . import RELATIONS
 from .metric import macro_f1
@@ -49,17 +49,6 @@ def mark_drugs(sentence: str, drug1: str, drug2: str) -> str:
         else:
             out = out[: match.start()] + DRUG + out[match.end():]
     return out
-
-
-def read_local(path: str):
-    from datasets import load_dataset, load_from_disk
-
-    p = Path(path)
-    if not p.exists():
-        raise FileNotFoundError(f"dataset path {path!r} does not exist")
-    if (p / "dataset_dict.json").is_file() or (p / "dataset_info.json").is_file():
-        return load_from_disk(str(p))
-    return load_dataset(str(p))
 
 
 def trim_padding(batch):
@@ -106,13 +95,8 @@ class Ddi2013Task(ClassificationTask):
         if source != "hub":
             raise ValueError(f"ddi2013: unknown source {source!r} (hub or mini)")
         self.last_source = source
-        from datasets import load_dataset
-
         where = a.path or a.hub_id
-        raw = read_local(a.path) if a.path else load_dataset(a.hub_id)
-        missing = {"train", "test"} - set(raw)
-        if missing:
-            raise ValueError(f"ddi2013: dataset {where!r} lacks split(s) {sorted(missing)}")
+        raw = load_hub_or_local(a.hub_id, a.path, task="ddi2013", splits=("train", "test"))
         return DatasetDict({name: self._real_schema(raw[name], f"{where}[{name}]") for name in ("train", "test")})
 
     @staticmethod

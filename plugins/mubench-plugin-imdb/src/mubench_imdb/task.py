@@ -6,29 +6,17 @@ longest review, so short batches cost short forward passes.
 from __future__ import annotations
 
 import functools
-from pathlib import Path
 
 import numpy as np
 import torch
 
 from mubench_harness.contracts import Built, ClassificationTask, TrainRecipe
 from mubench_harness.data import Rows
+from mubench_harness.dataset_sources import load_hub_or_local
 
 from .reviews import generate_reviews, generate_snippets
 
 TEXT_INPUTS = ("input_ids", "attention_mask")
-
-
-def read_local(path: str):
-    """A local mirror: a ``save_to_disk`` folder, or a folder of data files ``load_dataset`` reads."""
-    from datasets import load_dataset, load_from_disk
-
-    p = Path(path)
-    if not p.exists():
-        raise FileNotFoundError(f"dataset path {path!r} does not exist")
-    if (p / "dataset_dict.json").is_file() or (p / "dataset_info.json").is_file():
-        return load_from_disk(str(p))
-    return load_dataset(str(p))
 
 
 def trim_padding(batch: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
@@ -73,18 +61,13 @@ class ImdbTask(ClassificationTask):
         if source != "hub":
             raise ValueError(f"imdb: unknown source {source!r} (hub or mini)")
         self.last_source = source
-        from datasets import load_dataset
-
         where = a.path or a.hub_id
-        raw = read_local(a.path) if a.path else load_dataset(a.hub_id)
-        missing = {"train", "test"} - set(raw)
-        if missing:
-            raise ValueError(f"imdb: dataset {where!r} lacks split(s) {sorted(missing)}")
+        raw = load_hub_or_local(a.hub_id, a.path, task="imdb", splits=("train", "test"))
         # stanfordnlp/imdb also has an 'unsupervised' split (label -1): not used
         out = {name: self._real_schema(raw[name], where) for name in ("train", "test")}
         if a.ood_path or a.ood_hub_id:
             ood_where = a.ood_path or a.ood_hub_id
-            ood = read_local(a.ood_path) if a.ood_path else load_dataset(a.ood_hub_id)
+            ood = load_hub_or_local(a.ood_hub_id, a.ood_path, task="imdb")
             if a.ood_split not in ood:
                 raise ValueError(f"imdb: OOD dataset {ood_where!r} has no split {a.ood_split!r} (has {sorted(ood)})")
             out["ood"] = self._real_schema(ood[a.ood_split], ood_where).cast(out["test"].features)

@@ -1,0 +1,32 @@
+"""The classification tasks' hub-or-local-mirror loader (offline: local mirrors only)."""
+import pytest
+
+from mubench_harness.dataset_sources import load_hub_or_local, read_local_mirror
+
+
+def _save(tmp_path, splits):
+    from datasets import Dataset, DatasetDict
+
+    folder = tmp_path / "mirror"
+    DatasetDict({s: Dataset.from_dict({"text": [s], "label": [0]}) for s in splits}).save_to_disk(str(folder))
+    return str(folder)
+
+
+def test_a_save_to_disk_mirror_is_read_and_wins_over_the_hub_id(tmp_path):
+    path = _save(tmp_path, ("train", "test"))
+    raw = load_hub_or_local("never/fetched", path, task="demo", splits=("train", "test"))
+    assert raw["test"]["text"] == ["test"]
+
+
+def test_a_folder_of_data_files_goes_through_load_dataset(tmp_path):
+    (tmp_path / "train.csv").write_text("text,label\nhello,1\n")
+    assert read_local_mirror(str(tmp_path))["train"]["text"] == ["hello"]
+
+
+def test_missing_splits_and_paths_are_named(tmp_path):
+    path = _save(tmp_path, ("train",))
+    with pytest.raises(ValueError, match=r"demo: dataset .*mirror' lacks split\(s\) \['test'\]"):
+        load_hub_or_local(None, path, task="demo", splits=("train", "test"))
+    assert set(load_hub_or_local(None, path, task="demo")) == {"train"}  # no splits asked: none required
+    with pytest.raises(FileNotFoundError, match="does not exist"):
+        read_local_mirror(str(tmp_path / "nowhere"))
