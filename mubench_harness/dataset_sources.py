@@ -2,11 +2,16 @@
 mirror of it (a ``save_to_disk`` folder, or a folder of data files ``load_dataset`` reads).
 
 Generative tasks read theirs with :func:`mubench_harness.generative.sources.load_hub_or_mirror`, which
-also takes single data files and keeps only the splits asked for.
+also takes single data files and keeps only the splits asked for. :func:`keep_latest` holds a task's
+last built mini dataset.
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
+from typing import TypeVar
+
+T = TypeVar("T")
 
 
 def read_local_mirror(path: str):
@@ -31,3 +36,12 @@ def load_hub_or_local(hub_id: str | None, path: str | None, *, task: str, splits
     if missing:
         raise ValueError(f"{task}: dataset {path or hub_id!r} lacks split(s) {sorted(missing)}")
     return raw
+
+
+def keep_latest(cache: dict[str, T], key: str, build: Callable[[], T]) -> T:
+    """``cache[key]``, built with ``build()`` on a miss, after which the cache holds that entry alone:
+    a test session builds a few argument sets in turn, and one mini dataset at a time bounds memory."""
+    if key not in cache:
+        cache.clear()
+        cache[key] = build()
+    return cache[key]

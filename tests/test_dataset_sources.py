@@ -1,7 +1,7 @@
 """The classification tasks' hub-or-local-mirror loader (offline: local mirrors only)."""
 import pytest
 
-from mubench_harness.dataset_sources import load_hub_or_local, read_local_mirror
+from mubench_harness.dataset_sources import keep_latest, load_hub_or_local, read_local_mirror
 
 
 def _save(tmp_path, splits):
@@ -30,3 +30,14 @@ def test_missing_splits_and_paths_are_named(tmp_path):
     assert set(load_hub_or_local(None, path, task="demo")) == {"train"}  # no splits asked: none required
     with pytest.raises(FileNotFoundError, match="does not exist"):
         read_local_mirror(str(tmp_path / "nowhere"))
+
+
+def test_keep_latest_builds_once_per_key_and_holds_only_the_last():
+    cache, built = {}, []
+
+    def build(tag):
+        return lambda: built.append(tag) or tag
+
+    assert keep_latest(cache, "a", build("a")) == "a" and keep_latest(cache, "a", build("again")) == "a"
+    assert keep_latest(cache, "b", build("b")) == "b" and cache == {"b": "b"}
+    assert built == ["a", "b"]
