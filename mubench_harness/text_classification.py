@@ -26,8 +26,8 @@ def trim_padding(batch: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
 
 class TextClassificationTask(ClassificationTask):
     """A classification task on one text column and an integer ``label`` column. Subclasses set
-    ``name`` (for errors), ``text_column`` and ``num_classes``, implement ``load`` and record the
-    source they load in ``last_source``."""
+    ``name`` (for errors), ``text_column`` and ``num_classes`` and implement :meth:`load_mini` and
+    :meth:`load_hub`."""
 
     name: ClassVar[str]
     text_column: ClassVar[str] = "text"
@@ -35,6 +35,20 @@ class TextClassificationTask(ClassificationTask):
     def __init__(self, args):
         super().__init__(args)
         self.last_source: str | None = None  # tiny tokenizers are fitted on this source's corpus
+
+    def load(self, source: str):
+        if source not in ("mini", "hub"):
+            raise ValueError(f"{self.name}: unknown source {source!r} (hub or mini)")
+        self.last_source = source
+        return self.load_mini() if source == "mini" else self.load_hub()
+
+    def load_mini(self):
+        """The generated mini DatasetDict (``train``, ``test``, optionally ``ood``)."""
+        raise NotImplementedError
+
+    def load_hub(self):
+        """The real dataset, from ``args.hub_id`` or the local mirror ``args.path``, in the mini's schema."""
+        raise NotImplementedError
 
     def tokenizer_corpus(self, source: str) -> list[str]:
         return list(self.load(source)["train"][self.text_column])

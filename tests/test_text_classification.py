@@ -30,3 +30,24 @@ def test_model_inputs_are_ids_and_mask_only_and_encode_needs_a_tokenizer():
     assert task.last_source is None
     with pytest.raises(ValueError, match="demo needs a tokenizer"):
         task.encode({"text": ["a"], "label": [0]}, Built(torch.nn.Linear(1, 1), None, {}))
+
+
+def test_load_dispatches_on_the_source_and_records_it_for_tiny_tokenizers():
+    class Args(BaseModel):
+        max_length: int = 8
+
+    class Demo(TextClassificationTask):
+        name = "demo"
+
+        def load_mini(self):
+            return {"train": {"text": ["mini"]}}
+
+        def load_hub(self):
+            return {"train": {"text": ["hub"]}}
+
+    task = Demo(Args())
+    assert task.tokenizer_corpus("hub") == ["hub"] and task.last_source == "hub"
+    assert task.load("mini")["train"]["text"] == ["mini"] and task.last_source == "mini"
+    with pytest.raises(ValueError, match="demo: unknown source 'disk' \\(hub or mini\\)"):
+        task.load("disk")
+    assert task.last_source == "mini"  # a refused source is not recorded

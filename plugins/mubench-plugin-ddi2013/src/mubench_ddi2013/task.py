@@ -77,16 +77,17 @@ class Ddi2013Task(TextClassificationTask):
         super().__init__(args)
         self.num_classes = len(RELATIONS)
 
-    def load(self, source: str):
+    def load_mini(self):
         from datasets import DatasetDict
 
         a = self.args
-        if source == "mini":
-            self.last_source = source
-            return DatasetDict(dict(_mini_dataset(a.mini_train, a.mini_test, a.mini_label_noise, a.mini_seed)))
-        if source != "hub":
-            raise ValueError(f"ddi2013: unknown source {source!r} (hub or mini)")
-        self.last_source = source
+        # a fresh dict of the shared immutable splits: a caller adding or dropping a split changes nothing here
+        return DatasetDict(dict(_mini_dataset(a.mini_train, a.mini_test, a.mini_label_noise, a.mini_seed)))
+
+    def load_hub(self):
+        from datasets import DatasetDict
+
+        a = self.args
         where = a.path or a.hub_id
         raw = load_hub_or_local(a.hub_id, a.path, task="ddi2013", splits=("train", "test"))
         return DatasetDict({name: self._real_schema(raw[name], f"{where}[{name}]") for name in ("train", "test")})
