@@ -96,13 +96,21 @@ def cmd_run(ns) -> int:
         print(f"{summary.output_dir}: ran {summary.ran} of {summary.cells} cells", file=sys.stderr)
     from .report import load_results, render
 
-    print(render(load_results(summary.output_dir, keys=summary.keys), "github"))
+    data = load_results(summary.output_dir, keys=summary.keys)
+    present = {n for c in data.cells for n in c["metrics"]}
+    print(render(data, "github", [m for m in HEADLINE if m in present] or None))
+    print(f"every metric, with formulas: mubench report {summary.output_dir}", file=sys.stderr)
     if summary.failed:
         print(f"{len(summary.failed)} cell(s) failed; their tracebacks are in {summary.output_dir / 'results.db'} (cells.error):",
               file=sys.stderr)
         for key in summary.failed[:20]:
             print(f"  {key}", file=sys.stderr)
     return summary.exit_code
+
+
+#: the columns `mubench run` prints when it finishes (`mubench report` shows every metric)
+HEADLINE = ("test/score", "forget/score", "retain/score", "forget/chance", "forget/original_score",
+            "overall/score", "time/seconds_vs_retrain")
 
 
 def cmd_report(ns) -> int:

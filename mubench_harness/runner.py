@@ -107,7 +107,10 @@ def expand_grid(v: Validated) -> list[Cell]:
                         for i, u in enumerate(group):
                             if i == n_retrain:
                                 cells.append(Cell("original", t.name, m.name, scale, ORIGINAL, ORIGINAL, ratio, seed, digest(base)))
-                            settings = {**base, "unlearner": u.name, "args": v.unlearner_args[u.display].model_dump(mode="json"),
+                            # the task's settings stay in the key (under "args"): a changed decoding or data
+                            # setting makes every cell of the task new, not only its original's row
+                            settings = {**base, "unlearner": u.name,
+                                        "unlearner_args": v.unlearner_args[u.display].model_dump(mode="json"),
                                         "optimizer": rule, "budget": bench.budget.model_dump(mode="json")}
                             kind = "retrain" if retrain_specs[u.display] else "unlearned"
                             cells.append(Cell(kind, t.name, m.name, scale, u.name, u.display, ratio, seed, digest(settings)))

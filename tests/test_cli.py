@@ -83,6 +83,9 @@ def test_run_validate_report_and_exit_codes(tmp_path, install_plugins, cli_env):
     r = run(["run", str(good), "--output-dir", str(tmp_path / "out")], env)
     assert r.returncode == 0, r.stderr
     assert "| toy_blobs" in r.stdout and "ascent" in r.stdout and "original" in r.stdout  # the table is printed
+    head = [h.strip() for h in r.stdout.splitlines()[0].split("|")[7:-1]]
+    assert head == ["test/score", "forget/score", "retain/score", "forget/chance"], head  # the headline columns
+    assert "test/size" not in r.stdout and f"mubench report {tmp_path / 'out'}" in r.stderr
     assert (tmp_path / "out" / "results.db").is_file()
     # a finished benchmark's rerun does no work: it does not even import torch
     code = (f"import sys; from mubench_harness.cli import main; rc = main(['run', {str(good)!r}, '--output-dir', {str(tmp_path / 'out')!r}]);"

@@ -120,3 +120,31 @@ def test_corrupt_swaps_caption_and_class_together():
     assert torch.equal(out["pixels"], rows["pixels"]), "the image stays; only its caption changes"
     with pytest.raises(ValueError):
         task.corrupt(rows.select([0, 1]), rows.select([0, 1]), torch.Generator().manual_seed(0))
+
+
+def test_several_images_per_prompt_are_seeded_per_image_and_averaged():
+    from mubench_harness.generative.settings import Sampling
+
+    class Args(_Args):
+        sampling: Sampling = Sampling(steps=2, images_per_prompt=2, batch_size=3, seed=5)
+
+    class SignOfMean(torch.nn.Module):  # class 1 when the image's mean is positive: a fixed, known judge
+        def forward(self, images):
+            return torch.stack([-images.mean((1, 2, 3)), images.mean((1, 2, 3))], 1)
+
+    class Judged(_Task):
+        def image_classifier(self):
+            return SignOfMean()
+
+    task, model = Judged(Args()), _model()
+    batch = _batch([3, 8])
+    images = task.generate_images(model, batch)
+    assert images.shape == (4, 3, 8, 8)
+    alone = model.generate(batch["input_ids"][1:], batch["attention_mask"][1:], steps=2, guidance_scale=1.0,
+                           seeds=[5 + 8 * 2 + 1])  # image j = 1 of the sample with idx 8
+    assert torch.allclose(images[3:], alone, atol=1e-5)
+    batch["labels"] = torch.tensor([1, 0])
+    per_image = (images.mean((1, 2, 3)) > 0).long() == batch["labels"].repeat_interleave(2)
+    assert torch.equal(task.score(model, batch), per_image.float().view(2, 2).mean(1))
+    sig = task.signals(model, batch)
+    assert torch.equal(sig["score"], task.score(model, batch)) and sig["margin"].shape == (2,)

@@ -212,28 +212,34 @@ class TextToImageTask(Task):
 
     # -- generation and scoring -----------------------------------------------------------------
     def generate_images(self, model: DiffusionModel, batch) -> torch.Tensor:
+        """``images_per_prompt`` = k images per sample in [-1, 1], sample-major [B·k, 3, R, R]: image j of
+        sample i starts from latents seeded ``seed + idx·k + j``, so it does not depend on the batch."""
         from tqdm.auto import tqdm
 
-        s = self.sampling
-        n = len(batch["idx"])
+        s, k = self.sampling, self.sampling.images_per_prompt
+        ids = batch["input_ids"].repeat_interleave(k, 0)
+        mask = batch["attention_mask"].repeat_interleave(k, 0)
+        all_seeds = [s.seed + int(i) * k + j for i in batch["idx"] for j in range(k)]
         uncond_ids = uncond_mask = None
         if s.guidance_scale > 1.0:
-            tok = self.tokenizer([""], padding="max_length", truncation=True, max_length=batch["input_ids"].shape[1],
-                                 return_tensors="pt")
-            uncond_ids, uncond_mask = tok["input_ids"].to(batch["input_ids"].device), tok["attention_mask"].to(batch["input_ids"].device)
+            tok = self.tokenizer([""], padding="max_length", truncation=True, max_length=ids.shape[1], return_tensors="pt")
+            uncond_ids, uncond_mask = tok["input_ids"].to(ids.device), tok["attention_mask"].to(ids.device)
         was_training = model.training
         model.eval()
         out = []
-        with tqdm(total=n, desc=f"{type(self).__name__}: generating", unit="image", disable=None, leave=False) as bar:
-            for start in range(0, n, s.batch_size):
+        with tqdm(total=len(all_seeds), desc=f"{type(self).__name__}: generating", unit="image", disable=None,
+                  leave=False) as bar:
+            for start in range(0, len(all_seeds), s.batch_size):
                 sl = slice(start, start + s.batch_size)
-                seeds = [s.seed + int(i) for i in batch["idx"][sl]]
-                out.append(model.generate(batch["input_ids"][sl], batch["attention_mask"][sl], steps=s.steps,
-                                          guidance_scale=s.guidance_scale, seeds=seeds, uncond_ids=uncond_ids,
-                                          uncond_mask=uncond_mask))
-                bar.update(len(seeds))
+                out.append(model.generate(ids[sl], mask[sl], steps=s.steps, guidance_scale=s.guidance_scale,
+                                          seeds=all_seeds[sl], uncond_ids=uncond_ids, uncond_mask=uncond_mask))
+                bar.update(len(all_seeds[sl]))
         model.train(was_training)
         return torch.cat(out)
+
+    def per_prompt(self, values: torch.Tensor) -> torch.Tensor:
+        """Per-image values [B·k] → their mean per sample [B]."""
+        return values.view(-1, self.sampling.images_per_prompt).mean(1)
 
     def judge(self, images: torch.Tensor) -> torch.Tensor:
         """The fixed classifier's logits on generated images."""
@@ -253,23 +259,24 @@ class TextToImageTask(Task):
         return self._clip
 
     def score(self, model, batch):
-        """Share of generated images the fixed classifier assigns to the prompt's class (0 or 1 each)."""
-        return (self.judge(self.generate_images(model, batch)).argmax(-1) == batch["labels"]).float()
+        """Share of a sample's generated images the fixed classifier assigns to the prompt's class."""
+        labels = batch["labels"].repeat_interleave(self.sampling.images_per_prompt)
+        return self.per_prompt((self.judge(self.generate_images(model, batch)).argmax(-1) == labels).float())
 
     def signals(self, model, batch):
         """loss = denoising MSE, p_true = exp(−loss); score, entropy and margin come from the fixed
-        classifier's prediction on the image generated for the sample's caption; ``clip_score`` (when
-        the task names a CLIP model) compares that same image with the caption."""
+        classifier's predictions on the images generated for the sample's caption (means over them);
+        ``clip_score`` (when the task names a CLIP model) compares those same images with the caption."""
         loss = self.per_sample_loss(model, batch)
         images = self.generate_images(model, batch)
         logits = self.judge(images)
-        labels = batch["labels"]
+        labels = batch["labels"].repeat_interleave(self.sampling.images_per_prompt)
         logp = logits.log_softmax(-1)
         other = logits.scatter(1, labels[:, None], float("-inf")).max(-1).values
-        out = {"loss": loss, "p_true": torch.exp(-loss), "score": (logits.argmax(-1) == labels).float(),
-               "entropy": -(logp.exp() * logp).nan_to_num().sum(-1),
-               "margin": logits.gather(1, labels[:, None]).squeeze(1) - other}
+        per_image = {"score": (logits.argmax(-1) == labels).float(),
+                     "entropy": -(logp.exp() * logp).nan_to_num().sum(-1),
+                     "margin": logits.gather(1, labels[:, None]).squeeze(1) - other}
         clip = self.clip_scorer()
         if clip is not None:
-            out["clip_score"] = clip(images, self.captions(labels))
-        return out
+            per_image["clip_score"] = clip(images, self.captions(labels))
+        return {"loss": loss, "p_true": torch.exp(-loss), **{k: self.per_prompt(v) for k, v in per_image.items()}}
