@@ -125,8 +125,32 @@ class TextFamily(HFFamily):
         return AutoTokenizer.from_pretrained(hub_id)
 
 
+#: the tiny scale of the raw-audio families (HuBERT, wav2vec 2.0 share the encoder layout): 4 strided
+#: convolutions (16 kHz -> 50 frames a second) and 2 transformer layers of width 32, no dropout
+TINY_RAW_AUDIO_ENCODER: dict[str, Any] = {
+    "hidden_size": 32,
+    "num_hidden_layers": 2,
+    "num_attention_heads": 2,
+    "intermediate_size": 64,
+    "conv_dim": [16, 32, 32, 32],
+    "conv_stride": [5, 4, 4, 4],
+    "conv_kernel": [10, 8, 4, 4],
+    "num_conv_pos_embeddings": 16,
+    "num_conv_pos_embedding_groups": 4,
+    "classifier_proj_size": 32,
+    "hidden_dropout": 0.0,
+    "activation_dropout": 0.0,
+    "attention_dropout": 0.0,
+    "feat_proj_dropout": 0.0,
+    "final_dropout": 0.0,
+    "layerdrop": 0.0,
+    "vocab_size": 32,
+}
+
+
 class RawAudioFamily(HFFamily):
-    """Families on raw 16 kHz samples (HuBERT, wav2vec 2.0) with an audio-classification head."""
+    """Families on raw 16 kHz samples (HuBERT, wav2vec 2.0) with an audio-classification head.
+    Subclasses set ``tiny_config`` to their ``model_type`` over :data:`TINY_RAW_AUDIO_ENCODER`."""
 
     auto_class = "transformers:AutoModelForAudioClassification"
 

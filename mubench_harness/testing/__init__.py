@@ -106,6 +106,44 @@ def accuracy(task: Task, model: torch.nn.Module, rows: Rows, built: Built | None
     return float(torch.cat(scores).mean())
 
 
+@dataclass
+class MiniFit:
+    """A tiny model trained on a task's mini train split, with its train and test accuracy."""
+
+    task: Task
+    built: Built
+    model: torch.nn.Module
+    train: Rows
+    test: Rows
+    train_accuracy: float
+    test_accuracy: float
+
+    @property
+    def accuracies(self) -> tuple[float, float]:
+        return self.train_accuracy, self.test_accuracy
+
+
+def fit_on_mini(task_name: str, model: str, *, scale: str = "tiny", seed: int = 0) -> MiniFit:
+    """Train ``model`` on the task's mini train split with the task's recipe (what the runner does):
+    the check that a task's mini data is learnable and that the model memorises its train split."""
+    task, family = build_task(task_name), build_family(model)
+    data = task.load("mini")  # before the build: a tiny tokenizer is fitted on the loaded source
+    built = family.build(task, scale, seed=seed)
+    train, test = task.encode(data["train"], built), task.encode(data["test"], built)
+    trained = train_original(task, built, train, seed=seed)
+    return MiniFit(task, built, trained, train, test, accuracy(task, trained, train, built), accuracy(task, trained, test, built))
+
+
+def check_mini_builder_is_deterministic(build_mini, args: tuple, reseeded_args: tuple, columns: tuple[str, ...]) -> None:
+    """``build_mini`` is a task's ``functools.lru_cache``'d mini builder. Its uncached function gives
+    equal ``columns`` in every split for equal ``args``, and another train split (``columns[0]``) for
+    ``reseeded_args``: the mini data depends on its seed alone, not on the in-process cache."""
+    build = build_mini.__wrapped__
+    a, b = build(*args), build(*args)
+    assert a is not b and all(a[s][c] == b[s][c] for s in a for c in columns)
+    assert build(*reseeded_args)["train"][columns[0]] != a["train"][columns[0]]
+
+
 def params_equal(a: torch.nn.Module, b: torch.nn.Module) -> bool:
     sa, sb = a.state_dict(), b.state_dict()
     return sa.keys() == sb.keys() and all(torch.equal(sa[k], sb[k]) for k in sa)

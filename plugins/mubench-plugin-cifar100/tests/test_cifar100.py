@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 import torch
 
-from mubench_harness.testing import TaskContract, accuracy, build_family, build_task, train_original
+from mubench_harness.testing import TaskContract, accuracy, build_family, build_task, fit_on_mini
 
 
 class TestContract(TaskContract):
@@ -92,16 +92,12 @@ def test_real_scale_batches_are_resized_and_normalised_with_processor_statistics
 
 
 def test_tiny_resnet_learns_mini_well_above_chance_and_overfits():
-    task, fam = build_task("cifar100"), build_family("resnet")
-    data = task.load("mini")
-    built = fam.build(task, "tiny", seed=0)
-    train, test = task.encode(data["train"], built), task.encode(data["test"], built)
-    model = train_original(task, built, train, seed=0)
-    train_acc, test_acc = accuracy(task, model, train, built), accuracy(task, model, test, built)
-    assert test_acc > 10 * task.chance(test), (train_acc, test_acc)
-    assert train_acc > test_acc + 0.05, (train_acc, test_acc)
+    fit = fit_on_mini("cifar100", "resnet")
+    task, built = fit.task, fit.built
+    assert fit.test_accuracy > 10 * task.chance(fit.test), fit.accuracies
+    assert fit.train_accuracy > fit.test_accuracy + 0.05, fit.accuracies
     # the corrupted test set is harder than the clean one: the transfer analysis has a real shift
-    assert accuracy(task, model, task.encode(data["ood"], built), built) < test_acc
+    assert accuracy(task, fit.model, task.encode(task.load("mini")["ood"], built), built) < fit.test_accuracy
 
 
 def test_mini_rendering_is_deterministic_without_the_in_process_cache():

@@ -3,7 +3,7 @@ import pytest
 import torch
 
 from mubench_harness.metrics import Evaluation
-from mubench_harness.testing import TaskContract, accuracy, build_family, build_task, registry, train_original
+from mubench_harness.testing import TaskContract, build_family, build_task, check_mini_builder_is_deterministic, fit_on_mini, registry
 
 
 class TestContract(TaskContract):
@@ -81,19 +81,12 @@ def test_signals_carry_pred_and_label_for_the_macro_f1_metric():
 
 
 def test_tiny_bert_learns_mini_well_above_chance_and_overfits():
-    task, fam = build_task("ddi2013"), build_family("bert")
-    data = task.load("mini")
-    built = fam.build(task, "tiny", seed=0)
-    train, test = task.encode(data["train"], built), task.encode(data["test"], built)
-    model = train_original(task, built, train, seed=0)
-    train_acc, test_acc = accuracy(task, model, train, built), accuracy(task, model, test, built)
-    assert test_acc > task.chance(test) + 0.25, (train_acc, test_acc)
-    assert train_acc > test_acc + 0.05, (train_acc, test_acc)
+    fit = fit_on_mini("ddi2013", "bert")
+    assert fit.test_accuracy > fit.task.chance(fit.test) + 0.25, fit.accuracies
+    assert fit.train_accuracy > fit.test_accuracy + 0.05, fit.accuracies
 
 
 def test_mini_generation_is_deterministic_without_the_in_process_cache():
     from mubench_ddi2013.task import _mini_dataset
 
-    a, b = _mini_dataset.__wrapped__(100, 50, 0.1, 0), _mini_dataset.__wrapped__(100, 50, 0.1, 0)
-    assert a is not b and all(a[s]["sentence"] == b[s]["sentence"] and a[s]["label"] == b[s]["label"] for s in a)
-    assert _mini_dataset.__wrapped__(100, 50, 0.1, 1)["train"]["sentence"] != a["train"]["sentence"]
+    check_mini_builder_is_deterministic(_mini_dataset, (100, 50, 0.1, 0), (100, 50, 0.1, 1), ("sentence", "label"))

@@ -1,7 +1,7 @@
 import pytest
 import torch
 
-from mubench_harness.testing import TaskContract, accuracy, build_family, build_task, train_original
+from mubench_harness.testing import TaskContract, build_family, build_task, check_mini_builder_is_deterministic, fit_on_mini
 
 
 class TestContract(TaskContract):
@@ -80,19 +80,12 @@ def test_mini_reviews_carry_sentiment_and_label_noise():
 
 
 def test_tiny_bert_learns_mini_above_chance_and_overfits():
-    task, fam = build_task("imdb"), build_family("bert")
-    data = task.load("mini")
-    built = fam.build(task, "tiny", seed=0)
-    train, test = task.encode(data["train"], built), task.encode(data["test"], built)
-    model = train_original(task, built, train, seed=0)
-    train_acc, test_acc = accuracy(task, model, train, built), accuracy(task, model, test, built)
-    assert test_acc > task.chance(test) + 0.1, (train_acc, test_acc)
-    assert train_acc > test_acc + 0.1, (train_acc, test_acc)
+    fit = fit_on_mini("imdb", "bert")
+    assert fit.test_accuracy > fit.task.chance(fit.test) + 0.1, fit.accuracies
+    assert fit.train_accuracy > fit.test_accuracy + 0.1, fit.accuracies
 
 
 def test_mini_generation_is_deterministic_without_the_in_process_cache():
     from mubench_imdb.task import _mini_dataset
 
-    a, b = _mini_dataset.__wrapped__(100, 50, 0.1, 0), _mini_dataset.__wrapped__(100, 50, 0.1, 0)
-    assert a is not b and all(a[s]["text"] == b[s]["text"] and a[s]["label"] == b[s]["label"] for s in a)
-    assert _mini_dataset.__wrapped__(100, 50, 0.1, 1)["train"]["text"] != a["train"]["text"]
+    check_mini_builder_is_deterministic(_mini_dataset, (100, 50, 0.1, 0), (100, 50, 0.1, 1), ("text", "label"))

@@ -9,7 +9,6 @@ ever held in memory. The resize goes straight to the processor's size (no centre
 from __future__ import annotations
 
 import functools
-from pathlib import Path
 
 import numpy as np
 import torch
@@ -17,6 +16,7 @@ import torch.nn.functional as F
 
 from mubench_harness.contracts import Built, ClassificationTask, TrainRecipe
 from mubench_harness.data import Rows
+from mubench_harness.dataset_sources import load_hub_or_local
 
 from .images import SIZE, corrupt_images, render_digits
 
@@ -55,18 +55,6 @@ def to_pixel_values(pixels: torch.Tensor, geometry) -> torch.Tensor:
     m = torch.tensor(mean, device=x.device).view(1, -1, 1, 1)
     s = torch.tensor(std, device=x.device).view(1, -1, 1, 1)
     return (x - m) / s
-
-
-def read_local(path: str):
-    """A local mirror: a ``save_to_disk`` folder, or a folder of data files ``load_dataset`` reads."""
-    from datasets import load_dataset, load_from_disk
-
-    p = Path(path)
-    if not p.exists():
-        raise FileNotFoundError(f"dataset path {path!r} does not exist")
-    if (p / "dataset_dict.json").is_file() or (p / "dataset_info.json").is_file():
-        return load_from_disk(str(p))
-    return load_dataset(str(p))
 
 
 @functools.lru_cache(maxsize=4)
@@ -116,13 +104,10 @@ class Cifar100Task(ClassificationTask):
         # a fresh dict of the shared immutable splits: a caller adding or dropping a split changes nothing here
         return DatasetDict(dict(_mini_dataset(self.args.mini_tints, self.args.mini_seed)))
     def _load_hub(self):
-        from datasets import Dataset, DatasetDict, load_dataset
+        from datasets import Dataset, DatasetDict
 
         a = self.args
-        raw = read_local(a.path) if a.path else load_dataset(a.hub_id)
-        missing = {"train", "test"} - set(raw)
-        if missing:
-            raise ValueError(f"cifar100: dataset {a.path or a.hub_id!r} lacks split(s) {sorted(missing)}")
+        raw = load_hub_or_local(a.hub_id, a.path, task="cifar100", splits=("train", "test"))
         out = {name: self._real_schema(raw[name], a.path or a.hub_id) for name in ("train", "test")}
         if a.ood_hub_id or a.ood_path:
             out["ood"] = self._load_cifar100c()
@@ -147,10 +132,8 @@ class Cifar100Task(ClassificationTask):
         return ds.select_columns(["img", "fine_label", "coarse_label"])
 
     def _load_cifar100c(self):
-        from datasets import load_dataset
-
         a = self.args
-        raw = read_local(a.ood_path) if a.ood_path else load_dataset(a.ood_hub_id)
+        raw = load_hub_or_local(a.ood_hub_id, a.ood_path, task="cifar100")
         ds = raw["test"] if "test" in raw else raw[next(iter(raw))]
         if a.ood_corruptions is not None:
             keep = set(a.ood_corruptions)

@@ -10,20 +10,18 @@ from __future__ import annotations
 
 import functools
 import re
-from pathlib import Path
 from types import SimpleNamespace
 
 import numpy as np
-import torch
 
-from mubench_harness.contracts import Built, ClassificationTask, TrainRecipe
-from mubench_harness.data import Rows
+from mubench_harness.contracts import TrainRecipe
+from mubench_harness.dataset_sources import load_hub_or_local
+from mubench_harness.text_classification import TextClassificationTask
 
 from . import RELATIONS
 from .metric import macro_f1
 from .sentences import DRUG, generate_pairs
 
-TEXT_INPUTS = ("input_ids", "attention_mask")
 #: spellings of the relation in known releases (DDI-false / NONE / negative ...) -> class id
 ALIASES = {"false": 0, "none": 0, "negative": 0, "no": 0, "mechanism": 1, "effect": 2, "advise": 3, "advice": 3, "int": 4}
 
@@ -51,24 +49,6 @@ def mark_drugs(sentence: str, drug1: str, drug2: str) -> str:
     return out
 
 
-def read_local(path: str):
-    from datasets import load_dataset, load_from_disk
-
-    p = Path(path)
-    if not p.exists():
-        raise FileNotFoundError(f"dataset path {path!r} does not exist")
-    if (p / "dataset_dict.json").is_file() or (p / "dataset_info.json").is_file():
-        return load_from_disk(str(p))
-    return load_dataset(str(p))
-
-
-def trim_padding(batch):
-    if "attention_mask" not in batch:
-        return batch
-    longest = int(batch["attention_mask"].sum(1).max().clamp(min=1))
-    return {k: (v[:, :longest] if k in TEXT_INPUTS else v) for k, v in batch.items()}
-
-
 def _features():
     from datasets import ClassLabel, Features, Value
 
@@ -87,32 +67,29 @@ def _mini_dataset(n_train: int, n_test: int, label_noise: float, seed: int):
     return DatasetDict(splits)
 
 
-class Ddi2013Task(ClassificationTask):
+class Ddi2013Task(TextClassificationTask):
+    name = "ddi2013"
+    text_column = "sentence"
     recipe = TrainRecipe(epochs=8, lr=1e-3, batch_size=32, optimizer="adam")
     stratify_column = "label"
 
     def __init__(self, args):
         super().__init__(args)
         self.num_classes = len(RELATIONS)
-        self.last_source: str | None = None
 
-    def load(self, source: str):
+    def load_mini(self):
         from datasets import DatasetDict
 
         a = self.args
-        if source == "mini":
-            self.last_source = source
-            return DatasetDict(dict(_mini_dataset(a.mini_train, a.mini_test, a.mini_label_noise, a.mini_seed)))
-        if source != "hub":
-            raise ValueError(f"ddi2013: unknown source {source!r} (hub or mini)")
-        self.last_source = source
-        from datasets import load_dataset
+        # a fresh dict of the shared immutable splits: a caller adding or dropping a split changes nothing here
+        return DatasetDict(dict(_mini_dataset(a.mini_train, a.mini_test, a.mini_label_noise, a.mini_seed)))
 
+    def load_hub(self):
+        from datasets import DatasetDict
+
+        a = self.args
         where = a.path or a.hub_id
-        raw = read_local(a.path) if a.path else load_dataset(a.hub_id)
-        missing = {"train", "test"} - set(raw)
-        if missing:
-            raise ValueError(f"ddi2013: dataset {where!r} lacks split(s) {sorted(missing)}")
+        raw = load_hub_or_local(a.hub_id, a.path, task="ddi2013", splits=("train", "test"))
         return DatasetDict({name: self._real_schema(raw[name], f"{where}[{name}]") for name in ("train", "test")})
 
     @staticmethod
@@ -134,24 +111,6 @@ class Ddi2013Task(ClassificationTask):
         elif not all(s.count(DRUG) >= 2 for s in sentences[:100]):
             raise ValueError(f"ddi2013: dataset {where!r} has neither drug1/drug2 columns nor {DRUG} marks in its sentences")
         return Dataset.from_dict({"sentence": sentences, "label": labels}, features=_features())
-
-    def tokenizer_corpus(self, source: str) -> list[str]:
-        return list(self.load(source)["train"]["sentence"])
-
-    def encode(self, dataset, built: Built) -> Rows:
-        tok = built.processor
-        if tok is None:
-            raise ValueError("ddi2013 needs a tokenizer: the model family must provide one as its processor")
-        enc = tok(list(dataset["sentence"]), padding="max_length", truncation=True, max_length=self.args.max_length,
-                  return_tensors="pt")
-        return Rows({"input_ids": enc["input_ids"], "attention_mask": enc["attention_mask"],
-                     "labels": torch.tensor(np.asarray(dataset["label"], dtype=np.int64))})
-
-    def prepare_batch(self, batch, built):
-        return trim_padding(batch)
-
-    def model_inputs(self, batch):
-        return {k: v for k, v in trim_padding(batch).items() if k in TEXT_INPUTS}
 
     def signals(self, model, batch):
         # the shared signals plus the predicted and gold class, so corpus-level F1 can be computed

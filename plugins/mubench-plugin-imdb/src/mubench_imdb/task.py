@@ -1,42 +1,19 @@
 """The IMDB task (imports torch and datasets; loaded lazily through the spec's factory).
 
 Texts are tokenised once to a fixed ``max_length`` (right padding); each batch is trimmed to its
-longest review, so short batches cost short forward passes.
+longest review, so short batches cost short forward passes (:mod:`mubench_harness.text_classification`).
 """
 from __future__ import annotations
 
 import functools
-from pathlib import Path
 
 import numpy as np
-import torch
 
-from mubench_harness.contracts import Built, ClassificationTask, TrainRecipe
-from mubench_harness.data import Rows
+from mubench_harness.contracts import TrainRecipe
+from mubench_harness.dataset_sources import load_hub_or_local
+from mubench_harness.text_classification import TextClassificationTask
 
 from .reviews import generate_reviews, generate_snippets
-
-TEXT_INPUTS = ("input_ids", "attention_mask")
-
-
-def read_local(path: str):
-    """A local mirror: a ``save_to_disk`` folder, or a folder of data files ``load_dataset`` reads."""
-    from datasets import load_dataset, load_from_disk
-
-    p = Path(path)
-    if not p.exists():
-        raise FileNotFoundError(f"dataset path {path!r} does not exist")
-    if (p / "dataset_dict.json").is_file() or (p / "dataset_info.json").is_file():
-        return load_from_disk(str(p))
-    return load_dataset(str(p))
-
-
-def trim_padding(batch: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
-    """Cut right padding shared by the whole batch (the model sees the same tokens, fewer pads)."""
-    if "attention_mask" not in batch:
-        return batch
-    longest = int(batch["attention_mask"].sum(1).max().clamp(min=1))
-    return {k: (v[:, :longest] if k in TEXT_INPUTS else v) for k, v in batch.items()}
 
 
 @functools.lru_cache(maxsize=4)
@@ -54,37 +31,33 @@ def _mini_dataset(n_train: int, n_test: int, label_noise: float, seed: int):
     return DatasetDict(splits)
 
 
-class ImdbTask(ClassificationTask):
+class ImdbTask(TextClassificationTask):
+    name = "imdb"
     recipe = TrainRecipe(epochs=5, lr=1e-3, batch_size=32, optimizer="adam")
     stratify_column = "label"
 
     def __init__(self, args):
         super().__init__(args)
         self.num_classes = 2
-        self.last_source: str | None = None  # tiny tokenizers are fitted on this source's corpus
 
-    def load(self, source: str):
+    def load_mini(self):
         from datasets import DatasetDict
 
         a = self.args
-        if source == "mini":
-            self.last_source = source
-            return DatasetDict(dict(_mini_dataset(a.mini_train, a.mini_test, a.mini_label_noise, a.mini_seed)))
-        if source != "hub":
-            raise ValueError(f"imdb: unknown source {source!r} (hub or mini)")
-        self.last_source = source
-        from datasets import load_dataset
+        # a fresh dict of the shared immutable splits: a caller adding or dropping a split changes nothing here
+        return DatasetDict(dict(_mini_dataset(a.mini_train, a.mini_test, a.mini_label_noise, a.mini_seed)))
 
+    def load_hub(self):
+        from datasets import DatasetDict
+
+        a = self.args
         where = a.path or a.hub_id
-        raw = read_local(a.path) if a.path else load_dataset(a.hub_id)
-        missing = {"train", "test"} - set(raw)
-        if missing:
-            raise ValueError(f"imdb: dataset {where!r} lacks split(s) {sorted(missing)}")
+        raw = load_hub_or_local(a.hub_id, a.path, task="imdb", splits=("train", "test"))
         # stanfordnlp/imdb also has an 'unsupervised' split (label -1): not used
         out = {name: self._real_schema(raw[name], where) for name in ("train", "test")}
         if a.ood_path or a.ood_hub_id:
             ood_where = a.ood_path or a.ood_hub_id
-            ood = read_local(a.ood_path) if a.ood_path else load_dataset(a.ood_hub_id)
+            ood = load_hub_or_local(a.ood_hub_id, a.ood_path, task="imdb")
             if a.ood_split not in ood:
                 raise ValueError(f"imdb: OOD dataset {ood_where!r} has no split {a.ood_split!r} (has {sorted(ood)})")
             out["ood"] = self._real_schema(ood[a.ood_split], ood_where).cast(out["test"].features)
@@ -100,22 +73,3 @@ class ImdbTask(ClassificationTask):
         if bad:
             raise ValueError(f"imdb: dataset {where!r} has labels {sorted(bad)} outside 0 (neg) / 1 (pos)")
         return ds
-
-    def tokenizer_corpus(self, source: str) -> list[str]:
-        return list(self.load(source)["train"]["text"])
-
-    def encode(self, dataset, built: Built) -> Rows:
-        tok = built.processor
-        if tok is None:
-            raise ValueError("imdb needs a tokenizer: the model family must provide one as its processor")
-        enc = tok(list(dataset["text"]), padding="max_length", truncation=True, max_length=self.args.max_length,
-                  return_tensors="pt")
-        return Rows({"input_ids": enc["input_ids"], "attention_mask": enc["attention_mask"],
-                     "labels": torch.tensor(np.asarray(dataset["label"], dtype=np.int64))})
-
-    def prepare_batch(self, batch, built):
-        return trim_padding(batch)
-
-    def model_inputs(self, batch):
-        # only ids and mask: single-segment inputs, and DistilBERT takes no token_type_ids
-        return {k: v for k, v in trim_padding(batch).items() if k in TEXT_INPUTS}

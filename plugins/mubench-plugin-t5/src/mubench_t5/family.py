@@ -2,11 +2,10 @@
 small T5 v1.1-style model (gated-GELU, untied head) offline with a word tokenizer fitted on the task."""
 from __future__ import annotations
 
-from mubench_harness.generative.families import TinyTokenizerMixin
-from mubench_harness.hf import HFFamily
+from mubench_harness.generative.families import TextGenerationFamily
 
 
-class T5Family(TinyTokenizerMixin, HFFamily):
+class T5Family(TextGenerationFamily):
     auto_class = "transformers:AutoModelForSeq2SeqLM"
     tiny_config = {
         "model_type": "t5", "d_model": 64, "d_ff": 128, "d_kv": 16, "num_heads": 4, "num_layers": 2,
@@ -16,23 +15,6 @@ class T5Family(TinyTokenizerMixin, HFFamily):
         "dropout_rate": 0.0,
     }
 
-    def head_kwargs(self, task):
-        return {}  # a language-model head: no class count
-
-    def config(self, task, scale, hub_id):
-        if hub_id is not None:
-            return super().config(task, scale, hub_id)
-        from transformers import AutoConfig
-
-        tok = self.tiny_tokenizer(task)
-        kwargs = dict(self.tiny_config)
+    def tiny_token_ids(self, tok):
         # T5 starts decoding from the pad id and stops at EOS: take both from the tiny tokenizer
-        return AutoConfig.for_model(kwargs.pop("model_type"), vocab_size=len(tok), pad_token_id=tok.pad_token_id,
-                                    eos_token_id=tok.eos_token_id, decoder_start_token_id=tok.pad_token_id, **kwargs)
-
-    def processor(self, task, scale, hub_id):
-        if hub_id is None:
-            return self.tiny_tokenizer(task)
-        from transformers import AutoTokenizer
-
-        return AutoTokenizer.from_pretrained(hub_id)
+        return {**super().tiny_token_ids(tok), "decoder_start_token_id": tok.pad_token_id}

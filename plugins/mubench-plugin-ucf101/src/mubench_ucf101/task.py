@@ -11,6 +11,7 @@ import torch
 
 from mubench_harness.contracts import Built, ClassificationTask, TrainRecipe
 from mubench_harness.data import Rows
+from mubench_harness.dataset_sources import keep_latest
 
 from . import mini
 
@@ -80,11 +81,7 @@ class UCF101Task(ClassificationTask):
     def _mini_cached(self):
         """The mini DatasetDict, built once per process and argument set (datasets are immutable:
         every transform returns a new object, so sharing one is safe)."""
-        key = self.args.model_dump_json()
-        if key not in _MINI:
-            _MINI.clear()  # keep one: a test session builds a few argument sets in turn
-            _MINI[key] = self._mini()
-        return _MINI[key]
+        return keep_latest(_MINI, self.args.model_dump_json(), self._mini)
 
     def _mini(self):
         from datasets import ClassLabel, Dataset, DatasetDict

@@ -1,29 +1,12 @@
 """wav2vec 2.0 family on ``AutoModelForAudioClassification`` (Wav2Vec2ForSequenceClassification)."""
 from __future__ import annotations
 
-from mubench_harness.hf import RawAudioFamily
+from mubench_harness.hf import TINY_RAW_AUDIO_ENCODER, RawAudioFamily
 
-#: tiny: 4 strided convolutions (16 kHz -> 50 frames a second) and 2 transformer layers of width 32
+#: tiny: the shared raw-audio encoder; the quantiser is only used in pre-training, so keep it small
 TINY = {
     "model_type": "wav2vec2",
-    "hidden_size": 32,
-    "num_hidden_layers": 2,
-    "num_attention_heads": 2,
-    "intermediate_size": 64,
-    "conv_dim": [16, 32, 32, 32],
-    "conv_stride": [5, 4, 4, 4],
-    "conv_kernel": [10, 8, 4, 4],
-    "num_conv_pos_embeddings": 16,
-    "num_conv_pos_embedding_groups": 4,
-    "classifier_proj_size": 32,
-    "hidden_dropout": 0.0,
-    "activation_dropout": 0.0,
-    "attention_dropout": 0.0,
-    "feat_proj_dropout": 0.0,
-    "final_dropout": 0.0,
-    "layerdrop": 0.0,
-    "vocab_size": 32,
-    # the quantiser is only used in pre-training; keep it small
+    **TINY_RAW_AUDIO_ENCODER,
     "codevector_dim": 16,
     "proj_codevector_dim": 16,
     "num_codevectors_per_group": 8,

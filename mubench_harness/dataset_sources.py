@@ -1,0 +1,47 @@
+"""Reading a classification task's ``source: hub``: the hub dataset through ``datasets``, or a local
+mirror of it (a ``save_to_disk`` folder, or a folder of data files ``load_dataset`` reads).
+
+Generative tasks read theirs with :func:`mubench_harness.generative.sources.load_hub_or_mirror`, which
+also takes single data files and keeps only the splits asked for. :func:`keep_latest` holds a task's
+last built mini dataset.
+"""
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import TypeVar
+
+T = TypeVar("T")
+
+
+def read_local_mirror(path: str):
+    """A local mirror: a ``save_to_disk`` folder, or a folder of data files ``load_dataset`` reads."""
+    from datasets import load_dataset, load_from_disk
+
+    p = Path(path)
+    if not p.exists():
+        raise FileNotFoundError(f"dataset path {path!r} does not exist")
+    if (p / "dataset_dict.json").is_file() or (p / "dataset_info.json").is_file():
+        return load_from_disk(str(p))
+    return load_dataset(str(p))
+
+
+def load_hub_or_local(hub_id: str | None, path: str | None, *, task: str, splits: tuple[str, ...] = ()):
+    """The raw dataset of the local mirror ``path`` if given, else of ``hub_id``; every split in
+    ``splits`` must be there (an error naming ``task`` and the dataset otherwise)."""
+    from datasets import load_dataset
+
+    raw = read_local_mirror(path) if path else load_dataset(hub_id)
+    missing = set(splits) - set(raw)
+    if missing:
+        raise ValueError(f"{task}: dataset {path or hub_id!r} lacks split(s) {sorted(missing)}")
+    return raw
+
+
+def keep_latest(cache: dict[str, T], key: str, build: Callable[[], T]) -> T:
+    """``cache[key]``, built with ``build()`` on a miss, after which the cache holds that entry alone:
+    a test session builds a few argument sets in turn, and one mini dataset at a time bounds memory."""
+    if key not in cache:
+        cache.clear()
+        cache[key] = build()
+    return cache[key]
