@@ -96,7 +96,10 @@ def cmd_run(ns) -> int:
         print(f"{summary.output_dir}: ran {summary.ran} of {summary.cells} cells", file=sys.stderr)
     from .report import load_results, render
 
-    print(render(load_results(summary.output_dir, keys=summary.keys), "github"))
+    data = load_results(summary.output_dir, keys=summary.keys)
+    present = {n for c in data.cells for n in c["metrics"]}
+    print(render(data, "github", [m for m in HEADLINE if m in present] or None))
+    print(f"every metric, with formulas: mubench report {summary.output_dir}", file=sys.stderr)
     if summary.failed:
         print(f"{len(summary.failed)} cell(s) failed; their tracebacks are in {summary.output_dir / 'results.db'} (cells.error):",
               file=sys.stderr)
@@ -105,8 +108,13 @@ def cmd_run(ns) -> int:
     return summary.exit_code
 
 
+#: the columns `mubench run` prints when it finishes (`mubench report` shows every metric)
+HEADLINE = ("test/score", "forget/score", "retain/score", "forget/chance", "forget/original_score",
+            "overall/score", "time/seconds_vs_retrain")
+
+
 def cmd_report(ns) -> int:
-    from .report import load_results, render
+    from .report import load_results, render, select_metrics
 
     if ns.compare:
         from .report.compare import compare, compare_table
@@ -121,16 +129,18 @@ def cmd_report(ns) -> int:
         return 0
     try:
         data = load_results(ns.dir)
+        metrics = select_metrics(data, ns.metrics) if ns.metrics else None
     except (FileNotFoundError, ValueError) as exc:
-        raise BadInput(str(exc)) from None
-    print(render(data, ns.format))
+        raise BadInput(f"{ns.dir}: {exc}" if ns.metrics else str(exc)) from None
+    print(render(data, ns.format, metrics))
     if ns.format in ("github", "markdown"):
         # every report states how its numbers are defined (the specs carry formulas; no metric import)
         from .plugins import load_registry
 
         print("\nFormulas:")
         for spec in load_registry().specs("metrics"):
-            if spec.formula:
+            shown = metrics is None or any(m in spec.values or m.startswith(f"{spec.name}/") for m in metrics)
+            if spec.formula and shown:
                 print(f"- {spec.name} ({spec.direction}): {spec.formula}")
     return 0
 
@@ -197,6 +207,8 @@ def parser() -> argparse.ArgumentParser:
     s.add_argument("--format", default="github", choices=("github", "markdown", "latex", "csv", "json"))
     s.add_argument("--compare", nargs=2, metavar=("A", "B"),
                    help="paired tests (t and Wilcoxon) of method A vs B over matching seeds and cells")
+    s.add_argument("--metrics", nargs="+", metavar="PATTERN",
+                   help="only these values, in this order; shell patterns, e.g. test/score 'forget/*score'")
     s.set_defaults(func=cmd_report)
 
     s = sub.add_parser("splits", help="the standardized deletion set (training-set positions of Df)")

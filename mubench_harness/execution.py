@@ -198,9 +198,10 @@ class Runtime:
 
     def cached_signals(self, cell: Cell, weights: str) -> dict[str, dict[str, np.ndarray]] | None:
         """Signals of a model that is no longer in memory (a retrain cell of an earlier run)."""
+        task = self.prepared(cell.task, cell.model, cell.scale).task
         out = {}
         for split, rows in self.eval_splits(cell).items():
-            sig = self.signals.lookup(weights, rows)
+            sig = self.signals.lookup(task, weights, rows)
             if sig is None:
                 return None
             out[split] = sig

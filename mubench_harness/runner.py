@@ -80,6 +80,14 @@ def _task_settings(v: Validated, t) -> dict[str, Any]:
             "split_seed": v.bench.split_seed}
 
 
+def run_config(v: Validated) -> dict[str, Any]:
+    """The benchmark as written plus every argument as resolved (defaults filled in): what a run
+    records, so decoding, sampling and method settings are read from results, not from source."""
+    resolved = {"tasks": {name: a.model_dump(mode="json") for name, a in v.task_args.items()},
+                "unlearners": {label: a.model_dump(mode="json") for label, a in v.unlearner_args.items()}}
+    return {**v.bench.model_dump(mode="json"), "resolved_args": resolved}
+
+
 def expand_grid(v: Validated) -> list[Cell]:
     """Every cell of the benchmark, in run order."""
     bench = v.bench
@@ -99,7 +107,10 @@ def expand_grid(v: Validated) -> list[Cell]:
                         for i, u in enumerate(group):
                             if i == n_retrain:
                                 cells.append(Cell("original", t.name, m.name, scale, ORIGINAL, ORIGINAL, ratio, seed, digest(base)))
-                            settings = {**base, "unlearner": u.name, "args": v.unlearner_args[u.display].model_dump(mode="json"),
+                            # the task's settings stay in the key (under "args"): a changed decoding or data
+                            # setting makes every cell of the task new, not only its original's row
+                            settings = {**base, "unlearner": u.name,
+                                        "unlearner_args": v.unlearner_args[u.display].model_dump(mode="json"),
                                         "optimizer": rule, "budget": bench.budget.model_dump(mode="json")}
                             kind = "retrain" if retrain_specs[u.display] else "unlearned"
                             cells.append(Cell(kind, t.name, m.name, scale, u.name, u.display, ratio, seed, digest(settings)))
@@ -135,7 +146,7 @@ def run_benchmark(v: Validated, output_dir: str | Path | None = None, *, progres
     out.mkdir(parents=True, exist_ok=True)
     lock = _lock(out)
     store = open_store(out)
-    run_id = store.start_run(v.bench.model_dump(mode="json"), keys)
+    run_id = store.start_run(run_config(v), keys)
     runtime = Runtime(v, out, store, progress=progress, device=device)
     hook = v.registry.manager.hook
     try:

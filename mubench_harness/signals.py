@@ -1,8 +1,8 @@
 """Per-sample signals of a model on a split, from one batched inference pass, cached.
 
 Every metric is computed from signals, never from a second pass. A :class:`SignalCache` lives for a
-sweep (its folder in the run folder): the key is the hash of the model's weights and of the split's
-rows, so the original model's signals are computed once per sweep however many cells read them, and a
+sweep (its folder in the run folder): the key is the hash of the model's weights, of the split's
+rows and of the task's settings, so the original model's signals are computed once per sweep however many cells read them, and a
 rerun reads them back from disk (``.npz``, loaded with ``allow_pickle=False``).
 
 Signals (DESIGN.md §5), each an array aligned with the rows, in eval mode without augmentation:
@@ -106,6 +106,15 @@ def _read(path: Path, idx: np.ndarray | None = None) -> Signals | None:
     return sig
 
 
+def task_hash(task: Task) -> str:
+    """Hash of the task's class and arguments: signals depend on them beyond weights and rows
+    (decoding and sampling settings, the judge, the CLIP model), so a changed setting never reads
+    signals computed under another."""
+    args = getattr(task, "args", None)
+    settings = args.model_dump_json() if hasattr(args, "model_dump_json") else repr(args)
+    return hashlib.sha256(f"{type(task).__module__}.{type(task).__qualname__}:{settings}".encode()).hexdigest()[:12]
+
+
 class SignalCache:
     """In-memory and on-disk (``.npz`` in ``folder``) cache of signals by (weights, split).
 
@@ -116,20 +125,20 @@ class SignalCache:
     def __init__(self, folder: str | Path | None = None, *, batch_size: int = 256):
         self.folder = Path(folder) if folder is not None else None
         self.batch_size = batch_size
-        self.memory: dict[tuple[str, str], Signals] = {}
+        self.memory: dict[tuple[str, str, str], Signals] = {}
         self.passes = 0
         self.hits = 0
 
-    def key(self, model: torch.nn.Module, rows: Rows, model_hash: str | None = None) -> tuple[str, str]:
-        return (model_hash or weights_hash(model), rows_hash(rows))
+    def key(self, task: Task, model: torch.nn.Module, rows: Rows, model_hash: str | None = None) -> tuple[str, str, str]:
+        return (model_hash or weights_hash(model), rows_hash(rows), task_hash(task))
 
-    def path(self, key: tuple[str, str]) -> Path | None:
-        return self.folder / f"{key[0]}-{key[1]}.npz" if self.folder else None
+    def path(self, key: tuple[str, str, str]) -> Path | None:
+        return self.folder / f"{'-'.join(key)}.npz" if self.folder else None
 
-    def lookup(self, model_hash: str, rows: Rows) -> Signals | None:
-        """Signals already computed for weights ``model_hash`` on ``rows`` (memory, then disk), without
-        the model: how a runner finds a retrained model's signals from an earlier run."""
-        key = (model_hash, rows_hash(rows))
+    def lookup(self, task: Task, model_hash: str, rows: Rows) -> Signals | None:
+        """Signals already computed by ``task`` for weights ``model_hash`` on ``rows`` (memory, then
+        disk), without the model: how a runner finds a retrained model's signals from an earlier run."""
+        key = (model_hash, rows_hash(rows), task_hash(task))
         if key in self.memory:
             self.hits += 1
             return self.memory[key]
@@ -142,8 +151,8 @@ class SignalCache:
 
     def get(self, task: Task, model, rows: Rows, built: Built, *, device="cpu", model_hash: str | None = None) -> Signals:
         """The signals of ``model`` on ``rows``; ``model_hash`` skips re-hashing weights the caller knows."""
-        key = self.key(model, rows, model_hash)
-        sig = self.lookup(key[0], rows)
+        key = self.key(task, model, rows, model_hash)
+        sig = self.lookup(task, key[0], rows)
         if sig is not None:
             return sig
         sig = compute_signals(task, model, rows, built, batch_size=self.batch_size, device=device)
@@ -156,7 +165,7 @@ class SignalCache:
             tmp.replace(path)  # atomic: a crashed write never leaves a truncated cache file
         return self._remember(key, sig)
 
-    def _remember(self, key: tuple[str, str], sig: Signals) -> Signals:
+    def _remember(self, key: tuple[str, str, str], sig: Signals) -> Signals:
         for value in sig.values():
             value.setflags(write=False)  # shared by every reader: no metric may modify it
         self.memory[key] = sig

@@ -23,7 +23,7 @@ CREATE TABLE IF NOT EXISTS runs (
     id        INTEGER PRIMARY KEY AUTOINCREMENT,
     started   TEXT NOT NULL,
     finished  TEXT,
-    config    TEXT NOT NULL,   -- the validated benchmark, JSON
+    config    TEXT NOT NULL,   -- the validated benchmark + every resolved argument (resolved_args), JSON
     grid      TEXT NOT NULL,   -- JSON list of the cell keys this run's benchmark defines
     versions  TEXT NOT NULL,   -- JSON {distribution: version} of the stack, the core and every plugin
     git       TEXT,            -- git revision of the source checkout, when there is one

@@ -6,9 +6,11 @@ tensors: per step one batch index, one forward/backward through the phase's loss
 """
 from __future__ import annotations
 
+import itertools
 import math
 import time
 from collections.abc import Callable, Sequence
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 
 import torch
@@ -17,6 +19,13 @@ from pydantic import BaseModel, ConfigDict, Field
 from .data import Rows, to_device
 
 LossFn = Callable[[torch.nn.Module, dict], torch.Tensor]
+
+#: The optimisation step now running (``None`` outside the loop). A loss that draws randomness per step
+#: (diffusion's x_t, t and ε) keys the draw on it, so every term of one step — student, frozen teacher or
+#: reference, another conditioning of the same row — sees the same draw, whichever tensor objects or
+#: train/eval modes it is called with; outside a step (evaluation) such a loss uses fixed randomness.
+CURRENT_STEP: ContextVar[int | None] = ContextVar("mubench_current_step", default=None)
+_STEP_IDS = itertools.count()
 
 
 class OptimizerConfig(BaseModel):
@@ -173,6 +182,10 @@ def run_loop(
 
 
 def _step(loss_fn: LossFn, model, batch, backward) -> torch.Tensor:
-    loss = loss_fn(model, batch)
-    backward(loss)
+    token = CURRENT_STEP.set(next(_STEP_IDS))
+    try:
+        loss = loss_fn(model, batch)
+        backward(loss)
+    finally:
+        CURRENT_STEP.reset(token)
     return loss.detach()

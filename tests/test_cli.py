@@ -83,6 +83,9 @@ def test_run_validate_report_and_exit_codes(tmp_path, install_plugins, cli_env):
     r = run(["run", str(good), "--output-dir", str(tmp_path / "out")], env)
     assert r.returncode == 0, r.stderr
     assert "| toy_blobs" in r.stdout and "ascent" in r.stdout and "original" in r.stdout  # the table is printed
+    head = [h.strip() for h in r.stdout.splitlines()[0].split("|")[7:-1]]
+    assert head == ["test/score", "forget/score", "retain/score", "forget/chance"], head  # the headline columns
+    assert "test/size" not in r.stdout and f"mubench report {tmp_path / 'out'}" in r.stderr
     assert (tmp_path / "out" / "results.db").is_file()
     # a finished benchmark's rerun does no work: it does not even import torch
     code = (f"import sys; from mubench_harness.cli import main; rc = main(['run', {str(good)!r}, '--output-dir', {str(tmp_path / 'out')!r}]);"
@@ -93,6 +96,12 @@ def test_run_validate_report_and_exit_codes(tmp_path, install_plugins, cli_env):
     for fmt, probe in (("github", "|--"), ("markdown", "|:"), ("latex", "\\toprule"), ("csv", "test/score mean")):
         rep = run(["report", str(tmp_path / "out"), "--format", fmt], env)
         assert rep.returncode == 0 and probe in rep.stdout, (fmt, rep.stdout)
+    picked = run(["report", str(tmp_path / "out"), "--metrics", "test/score", "forget/*score"], env)
+    header = picked.stdout.splitlines()[0].split("|")[7:-1]
+    assert [h.strip() for h in header] == ["test/score", "forget/score"], picked.stdout  # classification: no original_score
+    assert "- performance (info)" in picked.stdout and "- rmia" not in picked.stdout  # formulas of shown values
+    bad = run(["report", str(tmp_path / "out"), "--metrics", "forget/acc*"], env)
+    assert bad.returncode == 2 and "'forget/acc*' matches no value" in bad.stderr and bad.stdout == ""
     js = json.loads(run(["report", str(tmp_path / "out"), "--format", "json"], env).stdout)
     assert {row["label"] for row in js} == {"original", "ascent"} and js[0]["metrics"]["test/score"]["n"] == 1
     failing = tmp_path / "failing.yaml"

@@ -9,6 +9,8 @@ from pydantic import BaseModel
 
 from mubench_harness.data import Rows
 from mubench_harness.generative.diffusion import DiffusionModel, TextToImageTask
+from mubench_harness.testing.diffusion import tiny_diffusion_model
+from mubench_harness.training import Phase, run_loop
 
 
 class _Args(BaseModel):
@@ -20,25 +22,7 @@ class _Task(TextToImageTask):
 
 
 def _model(vae: bool = False) -> DiffusionModel:
-    from diffusers import AutoencoderKL, DDPMScheduler, UNet2DConditionModel
-    from transformers import CLIPTextConfig, CLIPTextModel
-
-    torch.manual_seed(0)
-    latent_channels = 4 if vae else 3
-    unet = UNet2DConditionModel(sample_size=8, in_channels=latent_channels, out_channels=latent_channels,
-                                layers_per_block=1, block_out_channels=(8, 16), norm_num_groups=4,
-                                down_block_types=("DownBlock2D", "CrossAttnDownBlock2D"),
-                                up_block_types=("CrossAttnUpBlock2D", "UpBlock2D"), cross_attention_dim=16,
-                                attention_head_dim=4)
-    text = CLIPTextModel(CLIPTextConfig(vocab_size=20, hidden_size=16, intermediate_size=32, num_hidden_layers=1,
-                                        num_attention_heads=2, max_position_embeddings=8, pad_token_id=0,
-                                        bos_token_id=1, eos_token_id=2))
-    auto = None
-    if vae:
-        auto = AutoencoderKL(in_channels=3, out_channels=3, latent_channels=4, block_out_channels=(8, 8),
-                             down_block_types=("DownEncoderBlock2D",) * 2, up_block_types=("UpDecoderBlock2D",) * 2,
-                             norm_num_groups=4)
-    return DiffusionModel(unet, text, DDPMScheduler(num_train_timesteps=100), vae=auto)
+    return tiny_diffusion_model(vae=vae)
 
 
 def _batch(idx, res=8):
@@ -50,17 +34,32 @@ def _batch(idx, res=8):
 
 
 def test_noise_is_shared_within_a_step_and_fresh_across_steps():
+    """Through the real loop: the frozen teacher speaks first (eval mode, its own batch object), the
+    student second, and a copy of the rows with another tensor object third — all in one step."""
     task, student = _Task(_Args()), _model()
     teacher = copy.deepcopy(student).eval()
-    student.train()
-    batch = _batch([0, 1, 2])
-    a = task.outputs(student, batch).values
-    b = task.outputs(teacher, batch).values  # the teacher in eval mode, same batch object
-    assert torch.allclose(a, b, atol=1e-5), "student and teacher must see the same x_t, t and ε"
-    eps_1 = task._memo["eps"]
-    torch.manual_seed(123)
-    task.per_sample_loss(student, _batch([0, 1, 2]))  # the next training step: a new batch object
-    assert not torch.equal(task._memo["eps"], eps_1), "training must draw new noise each step"
+    rows = Rows({k: v for k, v in _batch([0, 1, 2]).items()})
+    seen = []
+
+    def loss(model, batch):
+        with torch.no_grad():
+            t = task.outputs(teacher, dict(batch)).values
+        eps_teacher = task._memo["eps"].clone()
+        s = task.outputs(model, batch).values
+        copy_of_rows = {k: v.clone() for k, v in batch.items()}  # e.g. SalUn's other conditioning of the row
+        task.outputs(model, copy_of_rows)
+        seen.append((eps_teacher, task._memo["eps"].clone(), torch.allclose(s, t, atol=1e-5)))
+        return (s - t).pow(2).mean() + s.sum() * 0
+
+    torch.manual_seed(0)
+    run_loop(student, lambda e: [Phase("p", rows, 3, loss, shuffle=False)], epochs=2,
+             optimizer=torch.optim.SGD(student.parameters(), lr=0.0), seed=0)
+    (t1, s1, same1), (t2, s2, same2) = seen
+    assert torch.equal(t1, s1) and torch.equal(t2, s2), "one step: teacher, student and row copies share ε"
+    assert same1 and same2, "with equal weights the teacher and student predict the same noise"
+    assert not torch.equal(s1, s2), "the next step draws new noise"
+    outside = task.outputs(student.train(), _batch([0, 1, 2]))  # outside the loop: fixed evaluation noise
+    assert not torch.equal(task._memo["eps"], s1) and outside.values.shape == (3, 3, 8, 8)
 
 
 def test_eval_noise_is_fixed_per_sample():
@@ -84,7 +83,8 @@ def test_loss_is_noise_prediction_mse():
     eps = task._memo["eps"]
     expected = (pred.values - eps).pow(2).flatten(1).mean(1)
     assert torch.allclose(task.per_sample_loss(model, batch), expected, atol=1e-6)
-    assert torch.equal(task.sequence_nll(model, batch), task.per_sample_loss(model, batch))
+    summed = (pred.values - eps).pow(2).flatten(1).sum(1)  # NPO's ℓ: the negative-ELBO term, summed
+    assert torch.allclose(task.sequence_nll(model, batch), summed, rtol=1e-5)
 
 
 def test_only_the_unet_trains_and_frozen_parts_stay_in_eval():
@@ -120,3 +120,31 @@ def test_corrupt_swaps_caption_and_class_together():
     assert torch.equal(out["pixels"], rows["pixels"]), "the image stays; only its caption changes"
     with pytest.raises(ValueError):
         task.corrupt(rows.select([0, 1]), rows.select([0, 1]), torch.Generator().manual_seed(0))
+
+
+def test_several_images_per_prompt_are_seeded_per_image_and_averaged():
+    from mubench_harness.generative.settings import Sampling
+
+    class Args(_Args):
+        sampling: Sampling = Sampling(steps=2, images_per_prompt=2, batch_size=3, seed=5)
+
+    class SignOfMean(torch.nn.Module):  # class 1 when the image's mean is positive: a fixed, known judge
+        def forward(self, images):
+            return torch.stack([-images.mean((1, 2, 3)), images.mean((1, 2, 3))], 1)
+
+    class Judged(_Task):
+        def image_classifier(self):
+            return SignOfMean()
+
+    task, model = Judged(Args()), _model()
+    batch = _batch([3, 8])
+    images = task.generate_images(model, batch)
+    assert images.shape == (4, 3, 8, 8)
+    alone = model.generate(batch["input_ids"][1:], batch["attention_mask"][1:], steps=2, guidance_scale=1.0,
+                           seeds=[5 + 8 * 2 + 1])  # image j = 1 of the sample with idx 8
+    assert torch.allclose(images[3:], alone, atol=1e-5)
+    batch["labels"] = torch.tensor([1, 0])
+    per_image = (images.mean((1, 2, 3)) > 0).long() == batch["labels"].repeat_interleave(2)
+    assert torch.equal(task.score(model, batch), per_image.float().view(2, 2).mean(1))
+    sig = task.signals(model, batch)
+    assert torch.equal(sig["score"], task.score(model, batch)) and sig["margin"].shape == (2,)

@@ -83,6 +83,8 @@ def test_run_records_everything_and_rerun_does_nothing(tmp_path, kit):
     with sqlite3.connect(out / "results.db") as db:
         config, versions, git = db.execute("SELECT config, versions, git FROM runs").fetchone()
     assert json.loads(config)["name"] == "t"
+    resolved = json.loads(config)["resolved_args"]  # defaults recorded, not only what the file wrote
+    assert resolved["tasks"]["toy_blobs"]["spread"] == 1.2 and resolved["unlearners"]["ascent"]["lr"] == 0.01
     assert {"torch", "mubench-harness", "mubench-plugin-testkit"} <= set(json.loads(versions))
 
     before = sha(out / "results.db")
@@ -233,6 +235,11 @@ def test_changed_args_are_new_cells_and_the_report_shows_the_latest(tmp_path, ki
     assert summary.ran == 1  # the original's reference row is unchanged, the method's cell is new
     assert len(cells(out)) == 3
     assert len(load_results(out).cells) == 2
+    # a changed task setting (data, decoding, sampling) makes every cell of the task new
+    changed = bench(tmp_path, "[{name: ascent, args: {lr: 0.02}}]", seeds="[0]", ratios="[10]").read_text()
+    path = tmp_path / "c.yaml"
+    path.write_text(changed.replace("n_test: 60", "n_test: 61"))
+    assert run_benchmark(validate(path), out).ran == 2
 
 
 def test_given_original_is_not_trained(tmp_path, kit):

@@ -66,9 +66,21 @@ def test_lookup_without_model(tmp_path):
     st = testing.setting()
     cache = SignalCache(tmp_path)
     h = weights_hash(st.original)
-    assert cache.lookup(h, st.forget) is None
+    assert cache.lookup(st.task, h, st.forget) is None
     sig = cache.get(st.task, st.original, st.forget, st.built, model_hash=h)
-    assert SignalCache(tmp_path).lookup(h, st.forget)["loss"].tolist() == sig["loss"].tolist()
+    assert SignalCache(tmp_path).lookup(st.task, h, st.forget)["loss"].tolist() == sig["loss"].tolist()
+
+
+def test_other_task_settings_never_read_these_signals(tmp_path):
+    """Same weights, same rows, another evaluation setting (e.g. decoding): a fresh pass, not the cache."""
+    st = testing.setting()
+    cache = SignalCache(tmp_path)
+    cache.get(st.task, st.original, st.forget, st.built)
+    other = copy.copy(st.task)
+    other.args = st.task.args.model_copy(update={"spread": st.task.args.spread + 1.0})
+    assert cache.lookup(other, weights_hash(st.original), st.forget) is None
+    cache.get(other, st.original, st.forget, st.built)
+    assert cache.passes == 2 and len(list(tmp_path.glob("*.npz"))) == 2
 
 
 def test_corrupt_or_stale_cache_file_is_recomputed(tmp_path):
@@ -85,7 +97,7 @@ def test_corrupt_or_stale_cache_file_is_recomputed(tmp_path):
         stale = {k: data[k] for k in data.files}
     stale["_version"] = np.array(0)
     np.savez(path, **stale)
-    assert SignalCache(tmp_path).lookup(weights_hash(st.original), st.forget) is None
+    assert SignalCache(tmp_path).lookup(st.task, weights_hash(st.original), st.forget) is None
 
 
 def test_signals_match_the_task_primitives():

@@ -7,7 +7,7 @@ import sqlite3
 import numpy as np
 import pytest
 
-from mubench_harness.report import aggregate, load_results, render
+from mubench_harness.report import aggregate, load_results, render, select_metrics
 from mubench_harness.store import CellRecord, Store, open_store
 
 
@@ -89,6 +89,16 @@ def test_report_formats_and_errors(tmp_path):
     (tmp_path / "x" / "results.db").write_bytes(b"garbage" * 100)
     with pytest.raises(ValueError, match="not a mubench results database"):
         load_results(tmp_path / "x")
+
+
+def test_report_selects_metrics_by_pattern_in_the_given_order(tmp_path):
+    filled(tmp_path).close()
+    data = load_results(tmp_path)
+    assert select_metrics(data, ["test/*", "mia", "test/score"]) == ["test/score", "mia"]
+    header = render(data, "csv", select_metrics(data, ["mia"])).splitlines()[0]
+    assert header == "task,model,scale,method,ratio %,seeds,mia mean,mia std"
+    with pytest.raises(ValueError, match=r"'forget/\*' matches no value .*they have: mia, test/score"):
+        select_metrics(data, ["forget/*"])
 
 
 def test_reporting_never_writes(tmp_path):

@@ -23,5 +23,8 @@ class Sampling(BaseModel):
     model_config = ConfigDict(extra="forbid")
     steps: int = Field(20, ge=1, description="DDIM denoising steps")
     guidance_scale: float = Field(1.0, ge=1.0, description="classifier-free guidance; 1.0: none")
-    seed: int = Field(0, description="initial latents of sample i come from a generator seeded seed + idx")
+    seed: int = Field(0, description="image j of sample i starts from latents seeded seed + idx·k + j "
+                                    "(k = images_per_prompt)")
+    images_per_prompt: int = Field(1, ge=1, description="images generated per sample; the sample's score, "
+                                   "entropy, margin and CLIP score are means over them (less seed noise)")
     batch_size: int = Field(32, ge=1, description="images generated together")

@@ -68,6 +68,15 @@ def mubench_metrics():
         formula="{split}/score = mean over the split of the task's per-sample score in [0, 1]",
     )
     yield MetricSpec(
+        name="clip_score",
+        factory="mubench_harness.metrics.performance:ClipScore",
+        summary="Text-to-image: mean CLIP score of generated images vs their prompts per split, the original's "
+                "Df value beside it (when the task names a CLIP model)",
+        direction="info",
+        values=("test/clip_score", "forget/clip_score", "retain/clip_score", "forget/original_clip_score"),
+        formula="clip_score = mean over the split of w·max(cos(E_I(generated image), E_T(prompt)), 0), w = 100",
+    )
+    yield MetricSpec(
         name="time",
         factory="mubench_harness.metrics.cost:Time",
         summary="Unlearning wall-clock seconds (method only, evaluation excluded) and the ratio to retraining",

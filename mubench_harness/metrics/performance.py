@@ -27,3 +27,19 @@ class Performance(Metric):
         else:
             out["forget/chance"] = float(ev.chance)
         return out
+
+
+class ClipScore(Metric):
+    """``{split}/clip_score`` = mean CLIP score of the images generated for the split's prompts, from
+    the ``clip_score`` signal a text-to-image task adds when it names a CLIP model; the original's Df
+    value beside it. Nothing for tasks without that signal."""
+
+    def compute(self, ev: Evaluation):
+        out: dict[str, float | None] = {}
+        for split, sig in ev.signals.items():
+            if "clip_score" in sig and len(sig["clip_score"]):
+                out[f"{split}/clip_score"] = float(np.nanmean(sig["clip_score"]))
+        original = ev.original.get("forget", {})
+        if out and "clip_score" in original and len(original["clip_score"]):
+            out["forget/original_clip_score"] = float(np.nanmean(original["clip_score"]))
+        return out

@@ -19,6 +19,22 @@ GROUP = ("task", "model", "scale", "label", "ratio")
 _KIND_ORDER = {"original": 0, "retrain": 1, "unlearned": 2}
 
 
+def select_metrics(data: ReportData, patterns: Iterable[str]) -> list[str]:
+    """The metric values whose names match any of the shell-style ``patterns`` (``forget/*score``),
+    in the order of the patterns; a pattern that matches nothing is an error naming what exists."""
+    from fnmatch import fnmatchcase
+
+    available = sorted({n for c in data.cells for n in c["metrics"]})
+    chosen: list[str] = []
+    for pattern in patterns:
+        matches = [n for n in available if fnmatchcase(n, pattern)]
+        if not matches:
+            raise ValueError(f"--metrics {pattern!r} matches no value in these results "
+                             f"(they have: {', '.join(available) or 'none'})")
+        chosen += [n for n in matches if n not in chosen]
+    return chosen
+
+
 def aggregate(data: ReportData, metrics: Iterable[str] | None = None) -> tuple[list[dict], list[str]]:
     """Rows of aggregated ``done`` cells and the metric names (columns) in a stable order."""
     groups: dict[tuple, list[dict]] = {}

@@ -1,6 +1,5 @@
 import pydantic
 import pytest
-import torch
 
 from mubench_harness.testing import UnlearnerContract, params_equal, registry, setting
 from mubench_harness.training import OptimizerConfig, Phase

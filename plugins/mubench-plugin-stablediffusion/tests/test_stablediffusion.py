@@ -2,7 +2,6 @@ from mubench_harness.specs import TaskSpec
 import json
 
 import pytest
-import torch
 
 from mubench_harness.testing import ModelContract, build_family, build_task, params_equal, registry
 

@@ -20,8 +20,9 @@ class RTArgs(Args):
     retain_weight: float = Field(1.0, ge=0, description="weight of the NLL on Dr")
 
 
-# Diffusion has no sequence likelihood: NPO is left out of text_to_image so validation rejects it.
-APPLIES = ("classification", "seq2seq", "causal_lm")
+# Diffusion: ℓ is the summed denoising error ‖ε − ε̂‖², the per-sample negative-ELBO term standing in
+# for the likelihood, on noise shared by θ and the reference within a step.
+APPLIES = ("classification", "seq2seq", "causal_lm", "text_to_image")
 
 
 @hookimpl

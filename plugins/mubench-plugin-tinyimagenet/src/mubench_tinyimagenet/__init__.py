@@ -1,5 +1,6 @@
 """mubench plugin tinyimagenet: text-to-image generation on Tiny ImageNet (Le & Yang 2015) with the
-prompt "a photo of a <class>"; score = a fixed classifier's accuracy on the generated images.
+prompt "a photo of a <class>"; score = a fixed classifier's accuracy on the generated images, plus a
+CLIP score when a CLIP model is named.
 
 Registration only (no torch); the task lives in :mod:`mubench_tinyimagenet.task`.
 """
@@ -22,6 +23,9 @@ class Args(BaseModel):
     max_caption_tokens: int = Field(16, ge=4, description="caption tokens (77 for Stable Diffusion's CLIP)")
     classifier_id: str | None = Field(None, description="hub image classifier that judges generated images "
                                       "(its labels must follow the dataset's); None: a small CNN trained on train")
+    clip_model: str | None = Field(None, description="CLIP model (hub id or local folder with its tokenizer and "
+                                   "image processor) for the CLIP score of generated images; None: no CLIP score")
+    clip_weight: float = Field(100.0, gt=0, description="CLIP score = weight · max(cos, 0) (2.5 in Hessel et al.)")
     judge_epochs: int = Field(8, ge=1, description="epochs of the small CNN judge")
     noise_seed: int = Field(0, description="seed of the fixed evaluation noise (x_t, t, ε per sample)")
     n_per_class: int = Field(50, ge=5, description="mini: training images per class")
