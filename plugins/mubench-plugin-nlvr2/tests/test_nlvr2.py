@@ -20,7 +20,7 @@ def _truth(sentence: str, left, right) -> bool:
     """The statement's truth read back from its words (an independent check of the generator)."""
     words = sentence.split()
     scenes = {"left": left, "right": right}
-    has = lambda scene, attribute: any(attribute in obj for obj in scene)  # noqa: E731
+    has = lambda scene, attribute: any(attribute in obj for obj in scene)
     if sentence.endswith("in both images"):  # "there is a {attribute}[ shape] in both images"
         return has(left, words[3]) and has(right, words[3])
     if "contains" in sentence:  # "the {side} image contains a {attribute}[ shape]"
@@ -145,7 +145,7 @@ def test_tiny_vilt_learns_mini_from_text_and_images_and_overfits():
         predicted = torch.cat([task.logits(model, b).argmax(-1) for b in test.batches(256)]).float().mean().item()
     swapped = test.replace(pixel_values=test["pixel_values"].roll(1, dims=0))  # each statement, another pair's images
     swapped_acc = accuracy(task, model, swapped)
-    numbers = dict(train=train_acc, test=test_acc, majority=majority, predicted_true=predicted, swapped=swapped_acc)
+    numbers = {"train": train_acc, "test": test_acc, "majority": majority, "predicted_true": predicted, "swapped": swapped_acc}
     print(numbers)  # shown with -rP: how wide the margins are
     assert majority < 0.56, numbers  # balanced labels: the majority rate is near 1/2
     assert test_acc > majority + 0.1, numbers
