@@ -16,24 +16,53 @@ class TestContract(TaskContract):
     model = "vilt"
 
 
+def _truth(sentence: str, left, right) -> bool:
+    """The statement's truth read back from its words (an independent check of the generator)."""
+    words = sentence.split()
+    scenes = {"left": left, "right": right}
+    has = lambda scene, attribute: any(attribute in obj for obj in scene)
+    if sentence.endswith("in both images"):  # "there is a {attribute}[ shape] in both images"
+        return has(left, words[3]) and has(right, words[3])
+    if "contains" in sentence:  # "the {side} image contains a {attribute}[ shape]"
+        return has(scenes[words[1]], words[5])
+    if "more" in sentence:  # "the {side} image has more shapes than the {other} image"
+        return len(scenes[words[1]]) > len(scenes[words[8]])
+    return len(scenes[words[7]]) == int(words[3])  # "there are exactly {n} shapes in the {side} image"
+
+
 def test_statements_are_true_exactly_when_the_scene_says_so():
     rng = np.random.Generator(np.random.PCG64(0))
     for _ in range(300):
         left, right = mini._scene(rng), mini._scene(rng)
         sentence, truth = mini._statement(left, right, rng)
-        words = sentence.split()
-        if sentence.startswith("there is a"):  # "there is a {colour} {shape} in both images"
-            obj = (words[3], words[4])
-            assert truth == (obj in left and obj in right)
-        elif "contains" in sentence:
-            obj, scene = (words[5], words[6]), left if words[1] == "left" else right
-            assert truth == (obj in scene)
-        elif "more" in sentence:
-            shape = words[5][:-1]
-            a, b = (sum(s == shape for _, s in sc) for sc in (left, right))
-            assert truth == ((a > b) if words[1] == "left" else (b > a))
-        else:  # "there are exactly {n} shapes in the {side} image"
-            assert truth == (len(left if words[7] == "left" else right) == int(words[3]))
+        assert truth == _truth(sentence, left, right), sentence
+    # and the generated (noise-free) labels are the statements' truth on the scenes drawn for them
+    sentence, holds, attribute = mini._sentence(rng)
+    for wanted in (True, False):
+        left, right = mini._scenes_for(sentence, holds, attribute, wanted, rng)
+        assert _truth(sentence, left, right) == wanted
+
+
+def test_the_statement_alone_does_not_give_the_label():
+    """The label coin is drawn after the statement: a model that reads only the text (the best one:
+    the majority label of each exact sentence in train) must stay near the majority rate on test.
+    Before this, templates were drawn until one matched a pre-drawn label, so "in both images" was
+    mostly false and "contains" mostly true, and the tiny ViLT learned that text prior alone."""
+    train, test = mini.generate(600, 0), mini.generate(400, 1)
+    by_sentence: dict[str, list[int]] = {}
+    for sentence, label in zip(train["sentence"], train["label"]):
+        by_sentence.setdefault(sentence, []).append(label)
+    overall = int(np.mean(train["label"]) > 0.5)
+    guess = [int(np.mean(by_sentence[s]) > 0.5) if s in by_sentence else overall for s in test["sentence"]]
+    text_only = np.mean(np.asarray(guess) == np.asarray(test["label"]))
+    majority = max(np.mean(test["label"]), 1 - np.mean(test["label"]))
+    assert text_only < majority + 0.06, (text_only, majority)
+    # every template keeps both truth values in good measure
+    kinds = {"both": [], "contains": [], "more": [], "exactly": []}
+    for sentence, label in zip(train["sentence"], train["label"]):
+        kind = next(k for k in kinds if k in sentence)
+        kinds[kind].append(label)
+    assert all(0.35 < np.mean(v) < 0.65 and len(v) > 30 for v in kinds.values()), {k: (len(v), np.mean(v)) for k, v in kinds.items()}
 
 
 def test_mini_labels_are_balanced_and_noise_only_in_train():
@@ -97,16 +126,32 @@ def test_hub_loader_with_embedded_images_and_renamed_columns(tmp_path):
         build_task("nlvr2", path=str(tmp_path / "m")).load("hub")
 
 
-@pytest.mark.slow  # trains with the task recipe: about a minute on a free CPU thread
-def test_tiny_vilt_learns_mini_above_chance_and_overfits():
+@pytest.mark.slow  # trains with the task recipe cut to 24 of its 30 epochs: about 30 s on a free CPU thread
+def test_tiny_vilt_learns_mini_from_text_and_images_and_overfits():
+    """What a benchmark task needs of its original: it learns (test clearly above the majority rate),
+    overfits (train above test, so Df differs from unseen data), predicts both classes, and uses the
+    images (with the images of other pairs its accuracy falls back to chance)."""
+    import torch
+
     task = build_task("nlvr2")
     data = task.load("mini")
     built = build_family("vilt").build(task, "tiny", seed=0)
     train, test = task.encode(data["train"], built), task.encode(data["test"], built)
-    model = train_original(task, built, train, seed=0)
-    train_acc, test_acc = accuracy(task, model, train), accuracy(task, model, test)
-    assert test_acc > task.chance(test) + 0.1, (train_acc, test_acc, task.chance(test))
-    assert train_acc > test_acc
+    # 24 epochs keep the file well under a minute; the recipe's 30 only widen the margins (measured
+    # 30 epochs: train 0.98, test 0.71, majority 0.52)
+    model = train_original(task, built, train, seed=0, epochs=24)
+    train_acc, test_acc, majority = accuracy(task, model, train), accuracy(task, model, test), task.chance(test)
+    with torch.no_grad():
+        predicted = torch.cat([task.logits(model, b).argmax(-1) for b in test.batches(256)]).float().mean().item()
+    swapped = test.replace(pixel_values=test["pixel_values"].roll(1, dims=0))  # each statement, another pair's images
+    swapped_acc = accuracy(task, model, swapped)
+    numbers = {"train": train_acc, "test": test_acc, "majority": majority, "predicted_true": predicted, "swapped": swapped_acc}
+    print(numbers)  # shown with -rP: how wide the margins are
+    assert majority < 0.56, numbers  # balanced labels: the majority rate is near 1/2
+    assert test_acc > majority + 0.1, numbers
+    assert train_acc > test_acc + 0.1, numbers
+    assert 0.25 < predicted < 0.75, numbers  # not a constant predictor
+    assert swapped_acc < test_acc - 0.1, numbers
 
 
 def test_mini_generation_itself_is_deterministic():

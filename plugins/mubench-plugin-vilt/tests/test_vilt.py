@@ -24,6 +24,10 @@ def test_tiny_forward_on_two_images_and_a_statement():
     assert built.model.config.num_images == 2 and built.model.config.modality_type_vocab_size == 3
     rows = task.encode(task.load("mini")["train"].select(range(6)), built)
     assert rows["pixel_values"].shape == (6, 2, 3, 32, 32) and rows["pixel_values"].dtype == torch.uint8
+    # one patch per cell of the mini scenes: an object is never split across patches
+    from mubench_nlvr2 import mini
+
+    assert built.model.config.image_size == mini.SIZE and built.model.config.patch_size == mini.CELL
     assert (rows["input_ids"][:, 0] == built.processor.cls_token_id).all()
     batch = next(rows.batches(6))
     inputs = task.model_inputs(batch)

@@ -23,7 +23,7 @@ class NLVR2Args(BaseModel):
     ood_split: str | None = Field("test2", description="NLVR2's second, unreleased-then-extra test set (test-U); None: no OOD")
     image_size: int | None = Field(None, ge=8, description="side images are resized to; None: the model config's image_size")
     max_length: int | None = Field(None, ge=8, le=40, description="token budget of a statement; None: 40 (ViLT's "
-                                   "text positions) for hub data, 16 for the short mini statements")
+                                   "text positions) for hub data, 12 for the short mini statements")
     # mini source
     n_train: int = Field(600, ge=20, description="mini: training pairs")
     n_test: int = Field(400, ge=20, description="mini: test (and OOD) pairs")

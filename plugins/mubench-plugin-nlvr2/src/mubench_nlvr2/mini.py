@@ -1,12 +1,16 @@
 """The offline ``mini`` NLVR2: pairs of small synthetic images of coloured shapes and statements
 about them, true or false, in NLVR2's schema (``left_image``, ``right_image``, ``sentence``, ``label``).
 
-Shapes sit in the cells of a 4x4 grid of 8-pixel cells, so at 32x32 each cell is one ViLT patch of a
-tiny model. Statements need the text and both images together: existence of a coloured shape in one
-image, in both images, comparisons of counts and exact counts. A small share of training labels is
-flipped, so the training set can only be fitted by memorising those pairs (what membership inference
-measures). The OOD split draws the same statements over shifted images (smaller, off-centre shapes on a
-darker, noisy background) as a stand-in for NLVR2's second test set.
+Shapes sit in the cells of a 2x2 grid of 16-pixel cells, so at 32x32 each cell is one ViLT patch of the
+tiny model (fewer, more informative patches: the tiny model escapes its initial plateau several times
+sooner than with a 4x4 grid of 8-pixel patches). Each example's statement is drawn first, then a fair
+coin for its truth, then scenes that make it so: the label is independent of the text, so the statement
+alone (or the images alone) gives chance, and only a model that reads the statement AND looks at both
+images beats the majority rate. Statements: a colour or a shape in one image, in both images, the exact
+number of shapes in one image, which image has more shapes. A small share of training labels is flipped,
+so the training set can only be fitted by memorising those pairs (what membership inference measures).
+The OOD split draws the same statements over shifted images (smaller, off-centre shapes on a darker,
+noisy background) as a stand-in for NLVR2's second test set.
 """
 from __future__ import annotations
 
@@ -18,8 +22,8 @@ SHAPES = ("circle", "square", "triangle")
 COLOURS = {"red": (220, 40, 40), "green": (40, 180, 60), "blue": (50, 80, 230)}
 _COLOUR_NAMES = tuple(COLOURS)
 SIDES = ("left", "right")
-GRID = 4
-CELL = 8
+GRID = 2
+CELL = 16
 SIZE = GRID * CELL
 
 
@@ -67,31 +71,71 @@ def _render(objects: list[tuple[str, str]], rng: np.random.Generator, shifted: b
     return img
 
 
-#: how often each template is used: existence in one image, in both, count comparison, exact count
-KIND_WEIGHTS = (0.5, 0.3, 0.1, 0.1)
+#: how often each template is used: an attribute (a colour or a shape) in one image, in both images,
+#: the exact number of shapes in one image, which image has more shapes
+KIND_WEIGHTS = (0.5, 0.25, 0.15, 0.1)
+
+
+def _has(scene, attribute: str) -> bool:
+    """Whether some object of the scene has the colour or the shape ``attribute``."""
+    return any(attribute in obj for obj in scene)
+
+
+def _phrase(attribute: str) -> str:
+    return f"a {attribute} shape" if attribute in COLOURS else f"a {attribute}"
+
+
+def _sentence(rng: np.random.Generator) -> tuple[str, object, str | None]:
+    """A statement of a random template, drawn BEFORE any scene, so text alone never tells its truth.
+
+    Returns the sentence, a predicate on (left, right) scenes that says whether it holds, and the
+    attribute it asks about (None for counts). Statements name one attribute, a colour or a shape, not
+    both: a conjunction ("a red circle") needs a cross-modal binding the 2-layer tiny ViLT does not
+    learn from a few hundred pairs (measured: it stays at the majority rate)."""
+    kind = int(rng.choice(4, p=KIND_WEIGHTS))
+    side = SIDES[int(rng.integers(2))]
+    index = SIDES.index(side)
+    if kind in (0, 1):
+        attribute = (_COLOUR_NAMES + SHAPES)[int(rng.integers(len(_COLOUR_NAMES) + len(SHAPES)))]
+        if kind == 0:
+            return (f"the {side} image contains {_phrase(attribute)}",
+                    lambda left, right: _has((left, right)[index], attribute), attribute)
+        return (f"there is {_phrase(attribute)} in both images",
+                lambda left, right: _has(left, attribute) and _has(right, attribute), attribute)
+    if kind == 2:
+        n = int(rng.integers(1, 4))
+        return (f"there are exactly {n} shapes in the {side} image",
+                lambda left, right: len((left, right)[index]) == n, None)
+    other = SIDES[1 - index]
+    return (f"the {side} image has more shapes than the {other} image",
+            lambda left, right: len((left, right)[index]) > len((left, right)[1 - index]), None)
+
+
+def _scene_with(rng: np.random.Generator, attribute: str | None) -> list[tuple[str, str]]:
+    """A scene; with ``attribute`` given, one random object is redrawn to have it (so it occurs)."""
+    scene = _scene(rng)
+    if attribute is not None:
+        colour, shape = _object(rng)
+        scene[int(rng.integers(len(scene)))] = (attribute, shape) if attribute in COLOURS else (colour, attribute)
+    return scene
+
+
+def _scenes_for(sentence: str, holds, attribute: str | None, wanted: bool, rng: np.random.Generator):
+    """Scenes drawn until the statement's truth is ``wanted``. For "in both images" a true statement
+    is rare by chance: each image has the named attribute planted half the time, so both truth values
+    come up within a few draws."""
+    for _attempt in range(1000):
+        plant = [attribute is not None and rng.random() < 0.5 for _ in SIDES]
+        left, right = (_scene_with(rng, attribute if p else None) for p in plant)
+        if holds(left, right) == wanted:
+            return left, right
+    raise RuntimeError(f"mini nlvr2: no scenes make {sentence!r} {wanted} in 1000 draws")
 
 
 def _statement(left, right, rng: np.random.Generator) -> tuple[str, bool]:
-    """A statement of a random template about the two scenes, and whether it is true."""
-    kind = int(rng.choice(4, p=KIND_WEIGHTS))
-    scenes = {"left": left, "right": right}
-    if kind in (0, 1):
-        side = SIDES[int(rng.integers(2))]
-        pool = left + right if kind == 1 else scenes[side]
-        # half the time ask about an object that is present, else about a random one
-        colour, shape = pool[int(rng.integers(len(pool)))] if rng.random() < 0.5 else _object(rng)
-        if kind == 0:
-            return f"the {side} image contains a {colour} {shape}", (colour, shape) in scenes[side]
-        return f"there is a {colour} {shape} in both images", (colour, shape) in left and (colour, shape) in right
-    if kind == 2:
-        shape = SHAPES[int(rng.integers(len(SHAPES)))]
-        a, b = (sum(s == shape for _, s in scene) for scene in (left, right))
-        if rng.random() < 0.5:
-            return f"the left image has more {shape}s than the right image", a > b
-        return f"the right image has more {shape}s than the left image", b > a
-    side = SIDES[int(rng.integers(2))]
-    n = len(scenes[side]) if rng.random() < 0.5 else int(rng.integers(1, 4))
-    return f"there are exactly {n} shapes in the {side} image", len(scenes[side]) == n
+    """A random statement and its truth value on the given scenes (kept for the generator's tests)."""
+    sentence, holds, _attribute = _sentence(rng)
+    return sentence, bool(holds(left, right))
 
 
 def generate(n: int, seed: int, *, shifted: bool = False, label_noise: float = 0.0) -> dict[str, list]:
@@ -99,13 +143,12 @@ def generate(n: int, seed: int, *, shifted: bool = False, label_noise: float = 0
     rng = np.random.Generator(np.random.PCG64(seed))
     out: dict[str, list] = {"left_image": [], "right_image": [], "sentence": [], "label": []}
     for _ in range(n):
-        # draw the truth value first, then scenes and statements until one has it: balanced labels
-        wanted = bool(rng.random() < 0.5)
-        for _attempt in range(100):
-            left, right = _scene(rng), _scene(rng)
-            sentence, truth = _statement(left, right, rng)
-            if truth == wanted:
-                break
+        # the statement first, then a fair coin for its truth, then scenes that give it: the label is
+        # independent of the text (a sentence-only model stays at chance), so only a model that reads
+        # the statement AND looks at the images can beat the majority rate
+        sentence, holds, attribute = _sentence(rng)
+        truth = bool(rng.random() < 0.5)
+        left, right = _scenes_for(sentence, holds, attribute, truth, rng)
         # the coin is always drawn, so the noisy and the clean data share every scene and statement
         if rng.random() < label_noise:
             truth = not truth
