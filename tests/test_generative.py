@@ -10,8 +10,9 @@ from pydantic import BaseModel
 from mubench_harness.data import Rows
 from mubench_harness.generative.causal import CausalLMTask
 from mubench_harness.generative.sources import load_hub_or_mirror
+from mubench_harness.generative.settings import Decoding
 from mubench_harness.generative.text import (
-    IGNORE, bytes_to_texts, rouge_l, swap_targets, texts_to_bytes, token_statistics,
+    IGNORE, PerSampleSampler, bytes_to_texts, rouge_l, swap_targets, texts_to_bytes, token_statistics,
 )
 from mubench_harness.hf import word_tokenizer
 
@@ -62,6 +63,7 @@ def test_rouge_l():
 class _Args(BaseModel):
     max_prompt_tokens: int = 6
     max_target_tokens: int = 5
+    decoding: Decoding = Decoding(max_new_tokens=6)
 
 
 class _Toy(CausalLMTask):
@@ -84,12 +86,13 @@ class _Oracle(torch.nn.Module):
         return type("O", (), {"logits": 30.0 * torch.nn.functional.one_hot(nxt, self.vocab).float()})
 
 
-def _toy_rows():
+def _toy_rows(args: _Args | None = None):
     from datasets import Dataset
 
-    ds = Dataset.from_dict({"p": ["tell me about ann", "who"], "t": ["ann is a poet", "nobody"]})
+    ds = Dataset.from_dict({"p": ["tell me about ann", "who", "who is bob", "and carl"],
+                            "t": ["ann is a poet", "nobody", "bob paints walls", "carl is bob's son"]})
     tok = word_tokenizer(list(ds["p"]) + list(ds["t"]))
-    task = _Toy(_Args())
+    task = _Toy(args or _Args())
     built = type("B", (), {"processor": tok, "info": {}})()
     return task, task.encode(ds, built), tok
 
@@ -99,7 +102,7 @@ def test_causal_mask_excludes_prompt_and_sum_vs_mean():
     # prompts are left-padded; targets end with EOS and are -100 padded
     assert rows["prompt_mask"][1].tolist() == [0, 0, 0, 0, 0, 1]
     n_target = (rows["labels"] != IGNORE).sum(1)
-    assert n_target.tolist() == [5, 2]  # "ann is a poet </s>", "nobody </s>"
+    assert n_target.tolist()[:2] == [5, 2]  # "ann is a poet </s>", "nobody </s>"
     batch = dict(rows.columns)
     model = _Oracle(len(tok))
     out = task.outputs(model, batch)
@@ -112,8 +115,64 @@ def test_causal_mask_excludes_prompt_and_sum_vs_mean():
     uniform = lambda **kw: type("O", (), {"logits": torch.zeros(*kw["input_ids"].shape, len(tok))})  # noqa: E731
     mean = task.per_sample_loss(uniform, batch)
     total = task.sequence_nll(uniform, batch)
-    assert torch.allclose(mean, torch.full((2,), math.log(len(tok))))
+    assert torch.allclose(mean, torch.full((4,), math.log(len(tok))))
     assert torch.allclose(total, n_target * math.log(len(tok)))
+
+
+def test_per_sample_sampler_draws_from_softmax_with_its_own_seed():
+    scores = torch.log(torch.tensor([[0.25, 0.75, 0.0]])).expand(4000, 3).clone()
+    out = PerSampleSampler(list(range(4000)))(None, scores)
+    assert (out == 0).sum(1).tolist() == [1] * 4000, "exactly one finite score per row: the drawn token"
+    assert torch.isinf(out).sum().item() == 4000 * 2
+    drawn = out.argmax(1)
+    assert (drawn != 2).all(), "a token of probability 0 is never drawn"
+    assert (drawn == 1).float().mean().item() == pytest.approx(0.75, abs=0.03)
+    again = PerSampleSampler([7, 3])(None, scores[:2])
+    assert torch.equal(again, PerSampleSampler([7, 3])(None, scores[:2])), "same seeds, same draws"
+    assert torch.equal(again[1], PerSampleSampler([3])(None, scores[:1])[0]), "row 3 draws as if alone"
+    with pytest.raises(RuntimeError, match="2 rows but 1 seeds"):
+        PerSampleSampler([0])(None, scores[:2])
+
+
+def _tiny_llama(vocab: int):
+    from transformers import LlamaConfig, LlamaForCausalLM
+
+    torch.manual_seed(0)
+    cfg = LlamaConfig(vocab_size=vocab, hidden_size=32, intermediate_size=64, num_hidden_layers=1,
+                      num_attention_heads=2, num_key_value_heads=2, max_position_embeddings=32)
+    return LlamaForCausalLM(cfg).eval()
+
+
+def test_sampled_text_of_a_sample_does_not_depend_on_its_batch():
+    def texts(seed, batch_size, order):
+        task, rows, tok = _toy_rows(_Args(decoding=Decoding(max_new_tokens=6, do_sample=True, seed=seed,
+                                                            batch_size=batch_size)))
+        batch = {k: v[order] for k, v in rows.columns.items()}
+        return dict(zip(batch["idx"].tolist(), task.generate_texts(model, batch)))
+
+    _, _, tok = _toy_rows()
+    model = _tiny_llama(len(tok))
+    together = texts(0, 4, [0, 1, 2, 3])
+    assert texts(0, 1, [0, 1, 2, 3]) == together
+    assert texts(0, 3, [3, 1, 0, 2]) == together, "another batch and order: the same text per sample"
+    assert texts(1, 4, [0, 1, 2, 3]) != together, "another seed, other texts"
+    assert len(set(together.values())) > 1, "samples of one batch draw from different generators"
+
+
+def test_nucleus_of_one_token_is_greedy():
+    def generate(decoding):
+        task, rows, tok = _toy_rows(_Args(decoding=decoding))
+        return task.generate_texts(model, dict(rows.columns))
+
+    _, _, tok = _toy_rows()
+    model = _tiny_llama(len(tok))
+    greedy = generate(Decoding(max_new_tokens=6))
+    assert generate(Decoding(max_new_tokens=6, do_sample=True, top_p=1e-6, seed=5)) == greedy
+
+
+def test_beam_sampling_is_refused_at_validation():
+    with pytest.raises(ValueError, match="beam sampling"):
+        Decoding(do_sample=True, num_beams=2)
 
 
 def test_chance_is_zero_for_generation():

@@ -49,5 +49,5 @@ class CausalLMTask(TextGenerationTask):
     def generate_ids(self, model, batch, decoding):
         width = batch["prompt_ids"].shape[1]
         out = model.generate(input_ids=batch["prompt_ids"], attention_mask=batch["prompt_mask"],
-                             **self.generation_kwargs(decoding))
+                             **self.generation_kwargs(decoding, batch))
         return out[:, width:]

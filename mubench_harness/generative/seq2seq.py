@@ -34,4 +34,4 @@ class Seq2SeqTask(TextGenerationTask):
         return out.logits, labels
 
     def generate_ids(self, model, batch, decoding):
-        return model.generate(**self.model_inputs(batch), **self.generation_kwargs(decoding))
+        return model.generate(**self.model_inputs(batch), **self.generation_kwargs(decoding, batch))

@@ -2,7 +2,7 @@
 light top module can embed them in its task args (they are validated and recorded with results)."""
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 
 class Decoding(BaseModel):
@@ -13,8 +13,17 @@ class Decoding(BaseModel):
     num_beams: int = Field(1, ge=1, description="1: greedy (or sampling with do_sample); >1: beam search")
     do_sample: bool = Field(False, description="sample instead of greedy/beam decoding")
     top_p: float = Field(1.0, gt=0, le=1, description="nucleus sampling mass (with do_sample)")
-    seed: int = Field(0, description="seed of sampling (torch RNG forked around each generation batch)")
+    seed: int = Field(0, description="sample i draws its tokens from a generator seeded seed + idx, so its "
+                                    "text does not depend on the batch it is generated in")
     batch_size: int = Field(32, ge=1, description="samples generated together")
+
+    @model_validator(mode="after")
+    def _one_sequence_per_sample(self):
+        # per-sample seeding draws one token per row and step; beam sampling keeps num_beams rows per sample
+        if self.do_sample and self.num_beams > 1:
+            raise ValueError("do_sample with num_beams > 1 (beam sampling) is not supported: "
+                             "sampling is seeded per sample, which needs num_beams: 1")
+        return self
 
 
 class Sampling(BaseModel):

@@ -11,7 +11,6 @@ reference text in ``reference`` (UTF-8 bytes, zero-padded to a fixed width: Rows
 from __future__ import annotations
 
 import warnings
-from contextlib import nullcontext
 from typing import Any
 
 import torch
@@ -231,10 +230,7 @@ class TextGenerationTask(Task):
         with tqdm(total=n, desc=f"{type(self).__name__}: generating", unit="sample", disable=None, leave=False) as bar:
             for start in range(0, n, dec.batch_size):
                 part = {k: v[start : start + dec.batch_size] for k, v in batch.items()}
-                rng = torch.random.fork_rng(devices=[]) if dec.do_sample else nullcontext()
-                with rng, torch.no_grad():
-                    if dec.do_sample:
-                        torch.manual_seed(dec.seed + int(part["idx"][0]))
+                with torch.no_grad():
                     ids = self.generate_ids(model, part, dec)
                 texts += self.tokenizer.batch_decode(ids, skip_special_tokens=True)
                 bar.update(len(part["idx"]))
@@ -244,12 +240,35 @@ class TextGenerationTask(Task):
     def score(self, model, batch):
         return self.score_texts(self.generate_texts(model, batch), batch).to(batch["idx"].device)
 
-    def generation_kwargs(self, decoding: Decoding) -> dict[str, Any]:
+    def generation_kwargs(self, decoding: Decoding, batch) -> dict[str, Any]:
         kwargs: dict[str, Any] = {"max_new_tokens": decoding.max_new_tokens, "num_beams": decoding.num_beams,
-                                  "do_sample": decoding.do_sample}
+                                  "do_sample": False}
         if decoding.do_sample:
-            kwargs["top_p"] = decoding.top_p
+            # transformers samples every row from the one global RNG, so a text would depend on its batch;
+            # instead each row draws from its own generator and greedy search takes the drawn token
+            from transformers import LogitsProcessorList, TopPLogitsWarper
+
+            seeds = [decoding.seed + int(i) for i in batch["idx"]]
+            kwargs["logits_processor"] = LogitsProcessorList([TopPLogitsWarper(decoding.top_p),
+                                                              PerSampleSampler(seeds)])
         tok = self.tokenizer
         kwargs["pad_token_id"] = tok.pad_token_id if tok.pad_token_id is not None else tok.eos_token_id
         kwargs["eos_token_id"] = tok.eos_token_id
         return kwargs
+
+
+class PerSampleSampler:
+    """A logits processor that samples row ``r``'s next token from ``softmax(scores[r])`` with its own
+    generator seeded ``seeds[r]``, and leaves that token the only finite score (greedy search then takes
+    it). A sample's text so depends on its seed alone, not on the batch it is generated in."""
+
+    def __init__(self, seeds: list[int]):
+        self.generators = [torch.Generator().manual_seed(s) for s in seeds]
+
+    def __call__(self, input_ids: torch.Tensor, scores: torch.Tensor) -> torch.Tensor:
+        probs = scores.float().softmax(-1).cpu()
+        if len(self.generators) != len(probs):
+            raise RuntimeError(f"PerSampleSampler: {len(probs)} rows but {len(self.generators)} seeds")
+        chosen = torch.stack([torch.multinomial(p, 1, generator=g) for p, g in zip(probs, self.generators)])
+        out = torch.full_like(scores, float("-inf"))
+        return out.scatter_(1, chosen.to(scores.device), 0.0)
