@@ -313,9 +313,11 @@ def check_plugins(bench: Benchmark, doc: Located, registry) -> Validated:
         except PluginError as exc:
             raise doc.error(_value_loc(doc, loc), str(exc)) from None
 
+    base_dir = Path(doc.file).resolve().parent
+
     def args_of(spec, raw: dict, loc: Loc):
-        try:
-            return spec.args.model_validate(raw)
+        try:  # the context lets LocalPath args resolve relative paths from the benchmark file's folder
+            return spec.args.model_validate(raw, context={"base_dir": base_dir})
         except ValidationError as exc:
             err = exc.errors()[0]
             inner = tuple(err["loc"])
@@ -327,7 +329,6 @@ def check_plugins(bench: Benchmark, doc: Located, registry) -> Validated:
 
     task_args: dict[str, Any] = {}
     task_specs = {}
-    base_dir = Path(doc.file).resolve().parent
     for i, t in enumerate(bench.tasks):
         loc = ("tasks", i)
         if t.name in task_specs:

@@ -62,10 +62,36 @@ class Split:
     retain_sample: Rows  # seeded fixed-size sample of Dr for evaluation
 
 
+#: what a task's ``load`` raises on data it cannot read (a missing file, a wrong column or type): bad input
+DATA_ERRORS = (ValueError, TypeError, KeyError, IndexError, OSError)
+
+
+def load_tasks(v: Validated, names) -> dict[str, tuple[Task, Any]]:
+    """The task objects and loaded ``DatasetDict``s of ``names``, read before any cell starts, so data
+    that cannot be read stops ``mubench run`` with one located line (exit 2) and nothing created."""
+    loaded = {}
+    for name in names:
+        i, entry = next((i, t) for i, t in enumerate(v.bench.tasks) if t.name == name)
+        spec = v.registry.get("tasks", name)
+        args = v.task_args[name]
+        if entry.path is not None:
+            args = args.model_copy(update={"path": str(v.resolve(entry.path))})
+        task = spec.load()(args)
+        try:
+            loaded[name] = (task, task.load(entry.source))
+        except DATA_ERRORS as exc:
+            where = ("tasks", i, "source") if "source" in v.doc.data["tasks"][i] else ("tasks", i, "name")
+            detail = " ".join(str(exc).split()) or "(no message)"
+            raise v.doc.error(where, f"task {name!r}: its {entry.source!r} data cannot be loaded: "
+                                     f"{type(exc).__name__}: {detail}") from exc
+    return loaded
+
+
 class Runtime:
     """Caches and resources shared by the cells of one ``mubench run``."""
 
-    def __init__(self, v: Validated, output_dir: Path, store: Store, *, progress: bool | None = None, device=None):
+    def __init__(self, v: Validated, output_dir: Path, store: Store, *, progress: bool | None = None, device=None,
+                 tasks: dict[str, tuple[Task, Any]] | None = None):
         self.v = v
         self.bench = v.bench
         self.registry = v.registry
@@ -77,7 +103,8 @@ class Runtime:
         self.rule = OptimizerRule(o.rule, lr=o.paper_lr, batch_size=o.paper_batch_size)
         self.signals = SignalCache(self.out / "cache" / "signals")
         self.work: Counter[str] = Counter()
-        self._tasks: dict[str, tuple[Task, Any]] = {}
+        self._tasks: dict[str, tuple[Task, Any]] = dict(tasks or {})
+        self.work["load"] += len(self._tasks)
         self._prepared: dict[tuple[str, str, str], Prepared] = {}
         self._original: tuple[tuple, Original] | None = None  # one original in memory at a time
         self._splits: dict[tuple[str, str, str, int], Split] = {}
@@ -93,13 +120,7 @@ class Runtime:
     def task(self, name: str) -> tuple[Task, Any]:
         """The task object and its loaded ``DatasetDict``, once per sweep."""
         if name not in self._tasks:
-            entry = self.entry(name)
-            spec = self.registry.get("tasks", name)
-            args = self.v.task_args[name]
-            if entry.path is not None:
-                args = args.model_copy(update={"path": str(self.v.resolve(entry.path))})
-            task = spec.load()(args)
-            self._tasks[name] = (task, task.load(entry.source))
+            self._tasks.update(load_tasks(self.v, [name]))
             self.work["load"] += 1
         return self._tasks[name]
 

@@ -139,15 +139,17 @@ def run_benchmark(v: Validated, output_dir: str | Path | None = None, *, progres
 
     from tqdm.auto import tqdm
 
-    from .execution import Runtime
+    from .execution import Runtime, load_tasks
     from .resources import build_device
 
-    device = build_device(v.bench)  # an unavailable device is bad input: fail before creating anything
+    # an unavailable device or unreadable data is bad input: fail before creating anything
+    device = build_device(v.bench)
+    tasks = load_tasks(v, dict.fromkeys(c.task for c in pending))
     out.mkdir(parents=True, exist_ok=True)
     lock = _lock(out)
     store = open_store(out)
     run_id = store.start_run(run_config(v), keys)
-    runtime = Runtime(v, out, store, progress=progress, device=device)
+    runtime = Runtime(v, out, store, progress=progress, device=device, tasks=tasks)
     hook = v.registry.manager.hook
     try:
         for cell in tqdm(pending, desc=f"mubench {v.bench.name}", unit="cell", disable=_no_bar(progress), file=sys.stderr):

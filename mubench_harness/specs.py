@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import importlib
 from dataclasses import dataclass, field
-from typing import Any, ClassVar
+from pathlib import Path
+from typing import Annotated, Any, ClassVar
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import AfterValidator, BaseModel, ConfigDict, ValidationInfo
 
 #: Task kinds. A model family serves some kinds, a method applies to some kinds.
 KINDS = ("classification", "seq2seq", "causal_lm", "text_to_image")
@@ -22,6 +23,23 @@ class NoArgs(BaseModel):
     """Args model for components that take none: any key is an error."""
 
     model_config = ConfigDict(extra="forbid")
+
+
+def _existing_path(value: str, info: ValidationInfo) -> str:
+    base = (info.context or {}).get("base_dir")
+    path = Path(value).expanduser()
+    if not path.is_absolute() and base is not None:
+        path = Path(base) / path
+    if not path.exists():
+        where = f" (relative to {base})" if base is not None and not Path(value).expanduser().is_absolute() else ""
+        raise ValueError(f"path {value!r} does not exist{where}")
+    return str(path.resolve())
+
+
+#: An args field naming a local file or folder (a dataset mirror, a words file): relative paths are
+#: taken from the benchmark file's folder, and a path that does not exist is an error of ``mubench
+#: validate`` located at the value, not a failure once the run has started. Stored absolute.
+LocalPath = Annotated[str, AfterValidator(_existing_path)]
 
 
 def load_target(target: str) -> Any:

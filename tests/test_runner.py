@@ -303,6 +303,55 @@ def test_unavailable_device_is_bad_input_and_creates_nothing(tmp_path, kit, monk
     assert not (tmp_path / "out").exists()
 
 
+def _file_bench(tmp_path, rows: dict, data="data/blobs.json") -> "Path":
+    """A benchmark on the test plugin's ``blobs_file`` task, its data at ``data`` beside the file."""
+    (tmp_path / "data").mkdir(exist_ok=True)
+    (tmp_path / "data" / "blobs.json").write_text(json.dumps(rows))
+    path = tmp_path / "b.yaml"
+    path.write_text("name: f\nseeds: [0]\ndeletion_ratios: [10]\n"
+                    f"tasks: [{{name: blobs_file, source: hub, args: {{path: {data}, dim: 2}}, models: [toy_mlp]}}]\n"
+                    "unlearners: [ascent]\n")
+    return path
+
+
+def _blob_rows(n):
+    return [{"features": [float(i % 2), float(i % 3)], "label": i % 2} for i in range(n)]
+
+
+def test_local_data_paths_are_relative_to_the_benchmark_file(tmp_path, kit, monkeypatch):
+    path = _file_bench(tmp_path, {"train": _blob_rows(40), "test": _blob_rows(20)})
+    monkeypatch.chdir(tmp_path / "data")  # not the file's folder: the path must not depend on the cwd
+    v = validate(path)
+    assert v.task_args["blobs_file"].path == str(tmp_path / "data" / "blobs.json")
+    summary = run_benchmark(v, tmp_path / "out")
+    assert summary.failed == [] and summary.ran == 2
+
+
+def test_missing_local_data_path_is_a_located_validation_error(tmp_path, kit):
+    from mubench_harness.config import ConfigError
+
+    path = _file_bench(tmp_path, {}, data="data/missing.json")
+    with pytest.raises(ConfigError) as err:
+        validate(path)
+    line = path.read_text().splitlines()[3]
+    assert (err.value.line, err.value.col) == (4, line.index("data/missing.json") + 1), "located at the value"
+    assert "argument path: path 'data/missing.json' does not exist (relative to" in err.value.message
+
+
+def test_unreadable_data_is_bad_input_before_anything_starts(tmp_path, kit, capsys):
+    from mubench_harness.cli import main
+
+    rows = _blob_rows(40)
+    rows[7] = {"features": [1.0], "label": 0}
+    path = _file_bench(tmp_path, {"train": rows, "test": _blob_rows(20)})
+    assert main(["run", str(path), "--output-dir", str(tmp_path / "out")]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1, err
+    assert err.startswith(f"{path}:4:") and "task 'blobs_file': its 'hub' data cannot be loaded: ValueError:" in err
+    assert "train row 7: need 2 features" in err
+    assert not (tmp_path / "out").exists(), "nothing is created when the data cannot be read"
+
+
 def test_a_failing_logger_does_not_stop_the_sweep(tmp_path, kit, capsys):
     from mubench_harness import hookimpl
     from mubench_harness.plugins import load_registry

@@ -62,8 +62,8 @@ def test_cifar100c_mirror_is_filtered_by_corruption_and_severity(tmp_path):
 
 
 def test_missing_mirror_and_bad_source_are_clear_errors(tmp_path):
-    with pytest.raises(FileNotFoundError, match="does not exist"):
-        build_task("cifar100", path=str(tmp_path / "nope")).load("hub")
+    with pytest.raises(ValueError, match="does not exist"):  # refused with the args, before any loading
+        build_task("cifar100", path=str(tmp_path / "nope"))
     with pytest.raises(ValueError, match="unknown source"):
         build_task("cifar100").load("disk")
 

@@ -7,7 +7,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from mubench_harness import hookimpl
 from mubench_harness.generative.settings import Decoding
-from mubench_harness.specs import TaskSpec
+from mubench_harness.specs import LocalPath, TaskSpec
 
 
 class Args(BaseModel):
@@ -15,7 +15,7 @@ class Args(BaseModel):
     hub_id: str | None = Field(None, description="dataset id with people and facts (columns name, facts[, biography]; "
                                "or FActScore's labelled JSONL: topic, annotations). No canonical hub copy exists: "
                                "name one, or a local file with path")
-    path: str | None = Field(None, description="local JSON/JSONL/parquet file (or folder) of people and their facts")
+    path: LocalPath | None = Field(None, description="local JSON/JSONL/parquet file (or folder) of people and their facts")
     test_fraction: float = Field(0.2, ge=0.0, lt=1.0, description="people held out as the test split (seeded)")
     split_seed: int = Field(0, description="seed of the train/test split of people")
     prompt_template: str = Field("Question: Tell me a bio of {name}.", description="the prompt; {name} is the person")

@@ -66,7 +66,10 @@ class BioFactTask(CausalLMTask):
     @staticmethod
     def _person(row: dict, where: str, i: int) -> dict:
         if "name" in row and "facts" in row:  # our schema
-            name, facts = row["name"], list(row["facts"])
+            name, facts = row["name"], row["facts"]
+            if not isinstance(facts, (list, tuple)) or not all(isinstance(f, str) for f in facts):
+                raise ValueError(f"biofact {where} row {i}: 'facts' must be a list of strings, got {facts!r:.80}")
+            facts = list(facts)
             biography = row.get("biography") or " ".join(facts)
         elif "topic" in row and "annotations" in row:  # FActScore's labelled data: keep supported facts
             name = row["topic"]

@@ -2,17 +2,17 @@
 from pydantic import BaseModel, ConfigDict, Field
 
 from mubench_harness import hookimpl
-from mubench_harness.specs import TaskSpec
+from mubench_harness.specs import LocalPath, TaskSpec
 
 
 class Cifar100Args(BaseModel):
     model_config = ConfigDict(extra="forbid")
     hub_id: str = Field("uoft-cs/cifar100", description="hub dataset id (columns img, fine_label, coarse_label)")
-    path: str | None = Field(None, description="local mirror: a DatasetDict.save_to_disk folder, or a folder of data files")
+    path: LocalPath | None = Field(None, description="local mirror: a DatasetDict.save_to_disk folder, or a folder of data files")
     ood_hub_id: str | None = Field(
         None, description="CIFAR-100-C on the hub (e.g. randall-lab/cifar100-c: image, label, corruption_name, "
         "corruption_level). None: corrupt the test set with this plugin's own deterministic corruptions")
-    ood_path: str | None = Field(None, description="local mirror of CIFAR-100-C (same forms as path)")
+    ood_path: LocalPath | None = Field(None, description="local mirror of CIFAR-100-C (same forms as path)")
     ood_corruptions: list[str] | None = Field(None, description="keep only these corruption_name values of CIFAR-100-C")
     ood_severity: int | None = Field(None, ge=1, le=5, description="keep only this corruption_level of CIFAR-100-C")
     mini_tints: int = Field(4, ge=1, le=10, description="mini source: colour tints per digit (classes = 10 x tints)")

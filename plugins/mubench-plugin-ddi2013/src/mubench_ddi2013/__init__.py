@@ -2,7 +2,7 @@
 from pydantic import BaseModel, ConfigDict, Field
 
 from mubench_harness import hookimpl
-from mubench_harness.specs import MetricSpec, TaskSpec
+from mubench_harness.specs import LocalPath, MetricSpec, TaskSpec
 
 #: class ids of the task: 0 = no interaction (DDI-false), then the four DDI types
 RELATIONS = ("false", "mechanism", "effect", "advise", "int")
@@ -14,7 +14,7 @@ class Ddi2013Args(BaseModel):
         "OpenMed/DDI-Corpus-Processed",
         description="hub dataset id: one row per drug pair (sentence, drug1, drug2, relation) as in "
         "OpenMed/DDI-Corpus-Processed, or BLURB-style rows whose sentence already marks both drugs @DRUG$")
-    path: str | None = Field(None, description="local mirror: a DatasetDict.save_to_disk folder, or a folder of data files")
+    path: LocalPath | None = Field(None, description="local mirror: a DatasetDict.save_to_disk folder, or a folder of data files")
     max_length: int = Field(256, ge=8, le=4096, description="tokens per sentence (longer ones are truncated)")
     mini_train: int = Field(1200, ge=50, description="mini source: training pairs")
     mini_test: int = Field(600, ge=25, description="mini source: test pairs")

@@ -2,16 +2,16 @@
 from pydantic import BaseModel, ConfigDict, Field
 
 from mubench_harness import hookimpl
-from mubench_harness.specs import TaskSpec
+from mubench_harness.specs import LocalPath, TaskSpec
 
 
 class ImdbArgs(BaseModel):
     model_config = ConfigDict(extra="forbid")
     hub_id: str = Field("stanfordnlp/imdb", description="hub dataset id (columns text, label; splits train/test)")
-    path: str | None = Field(None, description="local mirror: a DatasetDict.save_to_disk folder, or a folder of data files")
+    path: LocalPath | None = Field(None, description="local mirror: a DatasetDict.save_to_disk folder, or a folder of data files")
     ood_hub_id: str | None = Field("cornell-movie-review-data/rotten_tomatoes",
                                    description="the shifted test set (Rotten Tomatoes); None: no OOD split")
-    ood_path: str | None = Field(None, description="local mirror of the OOD dataset")
+    ood_path: LocalPath | None = Field(None, description="local mirror of the OOD dataset")
     ood_split: str = Field("test", description="which split of the OOD dataset is the shifted test set")
     max_length: int = Field(512, ge=8, le=4096, description="tokens per review (longer ones are truncated)")
     mini_train: int = Field(1200, ge=40, description="mini source: training reviews")

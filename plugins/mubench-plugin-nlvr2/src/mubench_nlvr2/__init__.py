@@ -5,15 +5,15 @@ Registration only; the implementation (``mubench_nlvr2.task``) is imported when 
 from pydantic import BaseModel, ConfigDict, Field
 
 from mubench_harness import hookimpl
-from mubench_harness.specs import TaskSpec
+from mubench_harness.specs import LocalPath, TaskSpec
 
 
 class NLVR2Args(BaseModel):
     model_config = ConfigDict(extra="forbid")
     hub_id: str = Field("jialicheng/nlvr2", description="hub dataset id of NLVR2 (MU-Bench's release); "
                         "any NLVR2 copy whose columns are mapped below")
-    path: str | None = Field(None, description="local mirror: a DatasetDict.save_to_disk folder (read instead of the hub)")
-    image_root: str | None = Field(None, description="folder that relative image paths in the image columns are resolved against")
+    path: LocalPath | None = Field(None, description="local mirror: a DatasetDict.save_to_disk folder (read instead of the hub)")
+    image_root: LocalPath | None = Field(None, description="folder that relative image paths in the image columns are resolved against")
     left_column: str = Field("left_image", description="column of the left image (an image or a path)")
     right_column: str = Field("right_image", description="column of the right image (an image or a path)")
     sentence_column: str = "sentence"

@@ -6,15 +6,15 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from mubench_harness import hookimpl
 from mubench_harness.generative.settings import Decoding
-from mubench_harness.specs import TaskSpec
+from mubench_harness.specs import LocalPath, TaskSpec
 
 
 class Args(BaseModel):
     model_config = ConfigDict(extra="forbid")
     hub_id: str = Field("knkarthick/samsum", description="SAMSum on the hub (columns id, dialogue, summary)")
-    path: str | None = Field(None, description="local mirror: a save_to_disk folder or <split>.parquet/jsonl/csv files")
+    path: LocalPath | None = Field(None, description="local mirror: a save_to_disk folder or <split>.parquet/jsonl/csv files")
     ood_hub_id: str | None = Field("EdinburghNLP/xsum", description="shifted test set (XSum: document, summary); None: no OOD")
-    ood_path: str | None = Field(None, description="local mirror of the OOD set")
+    ood_path: LocalPath | None = Field(None, description="local mirror of the OOD set")
     ood_limit: int = Field(1000, ge=1, description="seeded sample of the OOD test split")
     n_train: int = Field(300, ge=20, description="mini: generated training dialogues")
     n_test: int = Field(100, ge=10, description="mini: generated test dialogues")

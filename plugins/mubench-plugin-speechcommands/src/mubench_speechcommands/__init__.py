@@ -2,14 +2,14 @@
 from pydantic import BaseModel, ConfigDict, Field
 
 from mubench_harness import hookimpl
-from mubench_harness.specs import TaskSpec
+from mubench_harness.specs import LocalPath, TaskSpec
 
 
 class SpeechCommandsArgs(BaseModel):
     model_config = ConfigDict(extra="forbid")
     hub_id: str = Field("google/speech_commands", description="hub dataset id")
     config: str = Field("v0.02", description="dataset configuration (v0.02: 35 words + _silence_, 36 classes)")
-    path: str | None = Field(None, description="local mirror: a DatasetDict.save_to_disk folder (read instead of the hub)")
+    path: LocalPath | None = Field(None, description="local mirror: a DatasetDict.save_to_disk folder (read instead of the hub)")
     train_split: str = "train"
     test_split: str = "test"
     # mini source

@@ -8,15 +8,15 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from mubench_harness import hookimpl
 from mubench_harness.generative.settings import Sampling
-from mubench_harness.specs import TaskSpec
+from mubench_harness.specs import LocalPath, TaskSpec
 
 
 class Args(BaseModel):
     model_config = ConfigDict(extra="forbid")
     hub_id: str = Field("zh-plus/tiny-imagenet", description="Tiny ImageNet on the hub (columns image, label)")
-    path: str | None = Field(None, description="local mirror (save_to_disk folder or <split>.parquet files)")
+    path: LocalPath | None = Field(None, description="local mirror (save_to_disk folder or <split>.parquet files)")
     test_split: str = Field("valid", description="split used as test (Tiny ImageNet's labelled validation set)")
-    words_path: str | None = Field(None, description="wnid<TAB>names file (Tiny ImageNet's words.txt) to turn "
+    words_path: LocalPath | None = Field(None, description="wnid<TAB>names file (Tiny ImageNet's words.txt) to turn "
                                    "WordNet ids into class words for the prompts")
     train_limit: int | None = Field(None, ge=1, description="seeded sample of the training images (None: all)")
     prompt_template: str = Field("a photo of a {label}", description="caption of every image of a class")

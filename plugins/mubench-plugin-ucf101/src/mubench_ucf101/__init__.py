@@ -2,19 +2,19 @@
 from pydantic import BaseModel, ConfigDict, Field
 
 from mubench_harness import hookimpl
-from mubench_harness.specs import TaskSpec
+from mubench_harness.specs import LocalPath, TaskSpec
 
 
 class UCF101Args(BaseModel):
     model_config = ConfigDict(extra="forbid")
     hub_id: str | None = Field(None, description="hub dataset id of a UCF101 copy with a video column (bytes or "
                                "paths) and a class label; None: read the local folder in 'path'")
-    path: str | None = Field(None, description="local UCF101: <path>/<split>/<ClassName>/*.avi (split folders "
+    path: LocalPath | None = Field(None, description="local UCF101: <path>/<split>/<ClassName>/*.avi (split folders "
                              "'train' and 'test'), the layout of the extracted archive with the official split 1")
     num_classes: int = Field(101, ge=2, description="classes of the hub/folder data (UCF101: 101)")
     video_column: str = "video"
     label_column: str = "label"
-    ood_path: str | None = Field(None, description="UCF101-DS (distribution-shifted test videos): "
+    ood_path: LocalPath | None = Field(None, description="UCF101-DS (distribution-shifted test videos): "
                                  "<ood_path>/<ClassName>/*.avi with UCF101's class names")
     num_frames: int | None = Field(None, ge=2, description="frames sampled uniformly per clip; None: the model's num_frames")
     image_size: int | None = Field(None, ge=8, description="frame side; None: the model config's image_size")

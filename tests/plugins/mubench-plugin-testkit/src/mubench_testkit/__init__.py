@@ -2,7 +2,8 @@
 from pydantic import BaseModel, ConfigDict, Field
 
 from mubench_harness import hookimpl
-from mubench_harness.specs import MetricSpec, UnlearnerSpec
+from mubench_harness.builtins.toy import BlobsArgs
+from mubench_harness.specs import LocalPath, MetricSpec, TaskSpec, UnlearnerSpec
 
 TAXONOMY = {"forget_measure": "loss", "corrupt": "gradient", "retain": "-", "scope": "dense"}
 
@@ -17,6 +18,17 @@ class SlowArgs(BaseModel):
     model_config = ConfigDict(extra="forbid")
     step_seconds: float = Field(0.05, ge=0)
     epochs: int = Field(5, ge=1)
+
+
+class FileBlobsArgs(BlobsArgs):
+    path: LocalPath = Field(description="JSON file {split: [{features: [...], label: k}, ...]} (test)")
+
+
+@hookimpl
+def mubench_tasks():
+    yield TaskSpec(name="blobs_file", factory="mubench_testkit.impl:FileBlobs", summary="toy blobs read from a "
+                   "local JSON file (test)", args=FileBlobsArgs, kind="classification", modality="tabular",
+                   sources=("hub",))
 
 
 @hookimpl

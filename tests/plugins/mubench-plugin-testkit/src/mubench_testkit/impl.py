@@ -1,6 +1,8 @@
 """Implementations of the test plugin's components; each runs through ``ctx.train`` like a real method."""
+import json
 import time
 
+from mubench_harness.builtins.toy_impl import BlobsTask
 from mubench_harness.contracts import Unlearner
 from mubench_harness.metrics import Metric
 from mubench_harness.training import OptimizerConfig, Phase
@@ -49,3 +51,17 @@ class Slow(Unlearner):
 class Boom(Metric):
     def compute(self, ev):
         raise ZeroDivisionError("boom metric always fails")
+
+
+class FileBlobs(BlobsTask):
+    """The toy task on rows read from ``args.path``: a task whose data can be bad input."""
+
+    def load(self, source):
+        from datasets import Dataset, DatasetDict
+
+        splits = json.loads(open(self.args.path).read())
+        for split in ("train", "test"):
+            for i, row in enumerate(splits.get(split) or []):
+                if len(row.get("features", ())) != self.args.dim or not isinstance(row.get("label"), int):
+                    raise ValueError(f"{self.args.path} {split} row {i}: need {self.args.dim} features and an int label")
+        return DatasetDict({s: Dataset.from_list(splits[s]) for s in ("train", "test")})
