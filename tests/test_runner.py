@@ -303,7 +303,7 @@ def test_unavailable_device_is_bad_input_and_creates_nothing(tmp_path, kit, monk
     assert not (tmp_path / "out").exists()
 
 
-def _file_bench(tmp_path, rows: dict, data="data/blobs.json") -> "Path":
+def _file_bench(tmp_path, rows: dict, data="data/blobs.json"):
     """A benchmark on the test plugin's ``blobs_file`` task, its data at ``data`` beside the file."""
     (tmp_path / "data").mkdir(exist_ok=True)
     (tmp_path / "data" / "blobs.json").write_text(json.dumps(rows))

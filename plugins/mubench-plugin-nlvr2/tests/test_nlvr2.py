@@ -20,7 +20,10 @@ def _truth(sentence: str, left, right) -> bool:
     """The statement's truth read back from its words (an independent check of the generator)."""
     words = sentence.split()
     scenes = {"left": left, "right": right}
-    has = lambda scene, attribute: any(attribute in obj for obj in scene)
+
+    def has(scene, attribute):
+        return any(attribute in obj for obj in scene)
+
     if sentence.endswith("in both images"):  # "there is a {attribute}[ shape] in both images"
         return has(left, words[3]) and has(right, words[3])
     if "contains" in sentence:  # "the {side} image contains a {attribute}[ shape]"
