@@ -99,7 +99,10 @@ class BudgetBlock(Strict):
 
 
 class DistributedBlock(Strict):
-    """Validated and recorded now; the runner builds an ``accelerate.Accelerator`` from it."""
+    """The runner builds an ``accelerate.Accelerator`` from it (``accelerate``: device placement and mixed
+    precision in this process). ``deepspeed`` is refused until the runner runs a cell across ranks: in
+    one unlaunched process accelerate silently falls back to plain PyTorch, and ZeRO-3's partitioned
+    parameters would need gathering wherever a method reads whole weights (SalUn's mask, l1's norm)."""
 
     backend: Literal["none", "accelerate", "deepspeed"] = "none"
     zero_stage: int = Field(0, ge=0, le=3)
@@ -110,6 +113,9 @@ class DistributedBlock(Strict):
     def _consistent(self):
         if self.backend != "deepspeed" and self.zero_stage:
             raise ValueError("zero_stage needs backend: deepspeed")
+        if self.backend == "deepspeed":
+            raise ValueError("backend deepspeed is not supported yet (ZeRO scale-out needs a multi-rank runner; "
+                             "in one process it would silently run plain PyTorch): use none or accelerate")
         return self
 
 

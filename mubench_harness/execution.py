@@ -272,6 +272,9 @@ class Runtime:
             rec.error = traceback.format_exc()
         finally:
             self.stage.close()
+            if self.accelerator is not None:
+                # prepare() keeps every model and optimizer it wrapped: let this cell's go
+                self.accelerator.free_memory()
         rec.finished = now()
         return CellOutcome(rec)
 

@@ -86,6 +86,8 @@ STRUCTURE_ERRORS = [
     ("name: x\nseeds: [1, 1]\ntasks: [{name: t, models: [m]}]\nunlearners: [a]\n", 2, 8, "listed twice"),
     ("name: x\ntasks: [{name: t, models: [m]}]\nunlearners: [a]\noptimizer: fancy\n", 4, 12, "'authors' or 'paper'"),
     ("name: x\ntasks: [{name: t, models: [m]}]\nunlearners: [a]\ndistributed: {zero_stage: 3}\n", 4, 14, "needs backend: deepspeed"),
+    ("name: x\ntasks: [{name: t, models: [m]}]\nunlearners: [a]\ndistributed: {backend: deepspeed}\n", 4, 14,
+     "deepspeed is not supported yet"),
     ("name: x\ntasks: [{name: t, source: web, models: [m]}]\nunlearners: [a]\n", 2, 27, "'mini' or 'hub'"),
 ]
 

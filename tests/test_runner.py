@@ -265,12 +265,20 @@ def test_given_original_is_not_trained(tmp_path, kit):
     assert metrics(tmp_path / "out", orig["key"])["test/score"] < 0.6  # an untrained MLP: near chance, not memorised
 
 
-def test_accelerate_backend(tmp_path, kit):
+def test_accelerate_backend(tmp_path, kit, monkeypatch):
     """The distributed block builds an accelerate.Accelerator that the original's training and the
-    method's ctx.train both run through (single CPU process here)."""
+    method's ctx.train both run through (single CPU process here), and that lets go of each cell's models."""
+    from mubench_harness import resources
+
+    built = []
+    real = resources.build_device
+    monkeypatch.setattr(resources, "build_device", lambda bench: built.append(real(bench)) or built[-1])
     path = bench(tmp_path, "[exact, ascent]", seeds="[0]", ratios="[10]", extra="distributed: {backend: accelerate}\n")
     summary = run_benchmark(validate(path), tmp_path / "out")
     assert summary.exit_code == 0 and summary.work["train_original"] == 1
+    accelerator = built[0][1]
+    assert type(accelerator).__name__ == "Accelerator"
+    assert accelerator._models == [] and accelerator._optimizers == [], "prepared models kept after their cell"
     rows = cells(tmp_path / "out")
     assert {r["status"] for r in rows.values()} == {"done"}
     with sqlite3.connect(tmp_path / "out" / "results.db") as db:
