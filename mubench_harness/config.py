@@ -106,8 +106,6 @@ class DistributedBlock(Strict):
 
     backend: Literal["none", "accelerate", "deepspeed"] = "none"
     zero_stage: int = Field(0, ge=0, le=3)
-    #: a DeepSpeed / accelerate JSON config file, relative to the benchmark file
-    config: str | None = None
 
     @model_validator(mode="after")
     def _consistent(self):
@@ -389,8 +387,6 @@ def check_plugins(bench: Benchmark, doc: Located, registry) -> Validated:
             get("metrics", name, ("metrics", i))
         metric_names = list(dict.fromkeys(bench.metrics))
 
-    if bench.distributed.config is not None and not _resolve(base_dir, bench.distributed.config).is_file():
-        raise doc.error(_value_loc(doc, ("distributed", "config")), f"distributed config {bench.distributed.config!r} does not exist")
     return Validated(bench, doc, registry, task_args, unlearner_args, metric_names, skipped, base_dir)
 
 
