@@ -76,6 +76,9 @@ def cmd_validate(ns) -> int:
           f"{sum(c.kind == 'retrain' for c in cells)} retraining, {sum(c.kind == 'original' for c in cells)} original-model rows)")
     for task, label in v.skipped:
         print(f"note: {label} does not apply to task {task}; that pair is left out of the grid")
+    for task, model, scale in v.given:
+        print(f"note: {model}:{scale} on {task} is the original as given (not trained here): retraining does not "
+              f"apply; methods get one epoch of the task recipe as budget and RMIA is n/a")
     return 0
 
 

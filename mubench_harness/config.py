@@ -296,6 +296,8 @@ class Validated:
     #: (task, unlearner label) pairs left out of the grid: the method does not apply to the task kind
     skipped: list[tuple[str, str]] = field(default_factory=list)
     base_dir: Path = Path(".")
+    #: (task, model, scale) whose original is taken as given: their retrain cells are left out of the grid
+    given: list[tuple[str, str, str]] = field(default_factory=list)
 
     @property
     def output_dir(self) -> Path:
@@ -387,7 +389,9 @@ def check_plugins(bench: Benchmark, doc: Located, registry) -> Validated:
             get("metrics", name, ("metrics", i))
         metric_names = list(dict.fromkeys(bench.metrics))
 
-    return Validated(bench, doc, registry, task_args, unlearner_args, metric_names, skipped, base_dir)
+    given = [(t.name, m.name, scale) for t in bench.tasks for m in t.models for scale in m.scales
+             if not m.checkpoint and scale in registry.get("models", m.name).given]
+    return Validated(bench, doc, registry, task_args, unlearner_args, metric_names, skipped, base_dir, given)
 
 
 def _looks_like_path(value: str) -> bool:

@@ -167,7 +167,7 @@ class Runtime:
         if model_entry.checkpoint:
             load_checkpoint(built.model, model_entry.checkpoint, self.v.base_dir)
             orig = Original(built.model, "", None, None, "checkpoint")
-        elif self.registry.get("models", cell.model).given:
+        elif cell.scale in self.registry.get("models", cell.model).given:
             # the family's pretrained weights ARE the original (an instruction-tuned LLM, ...)
             orig = Original(built.model, "", None, None, "given")
         else:

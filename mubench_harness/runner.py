@@ -92,7 +92,7 @@ def expand_grid(v: Validated) -> list[Cell]:
     """Every cell of the benchmark, in run order."""
     bench = v.bench
     retrain_specs = {u.display: v.registry.get("unlearners", u.name).is_retrain for u in bench.unlearners}
-    skipped = set(v.skipped)
+    skipped, given = set(v.skipped), set(v.given)
     rule = bench.optimizer.model_dump(mode="json")
     cells: list[Cell] = []
     for t in bench.tasks:
@@ -101,7 +101,8 @@ def expand_grid(v: Validated) -> list[Cell]:
                 base = {**_task_settings(v, t), "model": m.name, "scale": scale, "checkpoint": m.checkpoint}
                 for seed in bench.seeds:
                     for ratio in bench.deletion_ratios:
-                        group = [u for u in bench.unlearners if (t.name, u.display) not in skipped]
+                        group = [u for u in bench.unlearners if (t.name, u.display) not in skipped
+                                 and not ((t.name, m.name, scale) in given and retrain_specs[u.display])]
                         group.sort(key=lambda u: not retrain_specs[u.display])  # retrain first (stable)
                         n_retrain = sum(retrain_specs[u.display] for u in group)
                         for i, u in enumerate(group):

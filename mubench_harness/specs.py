@@ -96,8 +96,14 @@ class ModelSpec(Spec):
     kind_of_spec: ClassVar[str] = "model"
     scales: dict[str, str | None] = field(default_factory=dict)
     serves: tuple[str, ...] = ()  # task kinds and/or modalities, e.g. ("classification:image",)
-    #: tasks whose original model is taken as given (no training recipe, retrain not applicable)
-    given: bool = False
+    #: scales whose pretrained weights ARE the original (the paper takes ViLT-NLVR2, Alpaca/Vicuna and
+    #: Stable Diffusion as given): no training, and exact retraining is not applicable to them
+    given: tuple[str, ...] = ()
+
+    def __post_init__(self):
+        unknown = [s for s in self.given if s not in self.scales]
+        if unknown:
+            raise ValueError(f"model {self.name!r}: given scales {unknown} are not among its scales {list(self.scales)}")
 
     def serves_task(self, task: TaskSpec) -> bool:
         return any(

@@ -243,26 +243,27 @@ def test_changed_args_are_new_cells_and_the_report_shows_the_latest(tmp_path, ki
     assert run_benchmark(validate(path), out).ran == 2
 
 
-def test_given_original_is_not_trained(tmp_path, kit):
-    """A family whose pretrained weights are the original (``given``): no training, budget = one epoch."""
-    from mubench_harness import hookimpl
-    from mubench_harness.plugins import load_registry
+def test_given_original_is_not_trained(tmp_path, kit, cli_env):
+    """A scale whose pretrained weights are the original (``given``): no training, no retraining (left out
+    of the grid, and ``validate`` says so), budget = one epoch of the recipe; other scales train as usual."""
     from mubench_harness.specs import ModelSpec
 
-    class Given:
-        @hookimpl
-        def mubench_models(self):
-            yield ModelSpec(name="given_mlp", factory="mubench_harness.builtins.toy_impl:MLPFamily", summary="s",
-                            scales={"tiny": None}, serves=("classification:tabular",), given=True)
-
     path = tmp_path / "g.yaml"
-    path.write_text("name: g\nseeds: [0]\ndeletion_ratios: [10]\n"
-                    "tasks: [{name: toy_blobs, args: {n_train: 120, n_test: 60}, models: [given_mlp]}]\nunlearners: [ascent]\n")
-    summary = run_benchmark(validate(path, registry=load_registry(extra_plugins=(Given(),))), tmp_path / "out")
-    assert summary.exit_code == 0 and summary.work.get("train_original", 0) == 0 and summary.work["budget_epoch"] == 1
-    orig = next(r for r in cells(tmp_path / "out").values() if r["kind"] == "original")
+    path.write_text("name: g\nseeds: [0]\ndeletion_ratios: [10]\ntasks: [{name: toy_blobs, args: {n_train: 120, "
+                    "n_test: 60}, models: [{name: given_mlp, scales: [tiny, small]}]}]\nunlearners: [exact, ascent]\n")
+    v = validate(path)
+    assert v.given == [("toy_blobs", "given_mlp", "tiny")]
+    assert [(c.scale, c.kind) for c in expand_grid(v)] == [
+        ("tiny", "original"), ("tiny", "unlearned"), ("small", "retrain"), ("small", "original"), ("small", "unlearned")]
+    out = subprocess.run([*mubench_cmd(), "validate", str(path)], env=cli_env(), capture_output=True, text=True)
+    assert out.returncode == 0 and "given_mlp:tiny on toy_blobs is the original as given" in out.stdout
+    summary = run_benchmark(v, tmp_path / "out")
+    assert summary.exit_code == 0 and summary.work["train_original"] == 1 and summary.work["budget_epoch"] == 1
+    orig = next(r for r in cells(tmp_path / "out").values() if r["kind"] == "original" and r["scale"] == "tiny")
     assert json.loads(orig["notes"])["source"] == "given"
     assert metrics(tmp_path / "out", orig["key"])["test/score"] < 0.6  # an untrained MLP: near chance, not memorised
+    with pytest.raises(ValueError, match="given scales \\['large'\\] are not among its scales"):
+        ModelSpec(name="m", factory="a:b", summary="s", scales={"tiny": None}, given=("large",))
 
 
 def test_accelerate_backend(tmp_path, kit, monkeypatch):

@@ -14,6 +14,7 @@ def test_real_scales_are_alpaca_and_vicuna():
     spec = registry().get("models", "llama")
     assert spec.scales == {"alpaca-7b": "chavinlo/alpaca-native", "alpaca-13b": "chavinlo/alpaca-13b",
                            "vicuna-7b": "lmsys/vicuna-7b-v1.3", "vicuna-13b": "lmsys/vicuna-13b-v1.3", "tiny": None}
+    assert spec.given == ("alpaca-7b", "alpaca-13b", "vicuna-7b", "vicuna-13b"), "the paper unlearns from them as given"
     assert spec.serves_task(registry().get("tasks", "biofact"))
     assert not spec.serves_task(TaskSpec(name="a_seq2seq_task", factory="m:a", summary="", kind="seq2seq", modality="text")), "seq2seq is T5's, not LLaMA's"
 

@@ -14,6 +14,7 @@ class TestContract(ModelContract):
 def test_real_scale_is_v1_4_and_serves_text_to_image_only():
     spec = registry().get("models", "stablediffusion")
     assert spec.scales == {"v1-4": "CompVis/stable-diffusion-v1-4", "tiny": None}
+    assert spec.given == ("v1-4",), "the paper unlearns from the released v1.4; the tiny pipeline is trained here"
     assert spec.serves_task(registry().get("tasks", "tinyimagenet"))
     assert not spec.serves_task(TaskSpec(name="a_seq2seq_task", factory="m:a", summary="", kind="seq2seq", modality="text"))
 

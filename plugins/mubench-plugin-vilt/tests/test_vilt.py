@@ -14,6 +14,7 @@ class TestContract(ModelContract):
 def test_real_scale_is_the_nlvr2_finetuned_checkpoint():
     spec = registry().get("models", "vilt")
     assert spec.scales == {"b32-nlvr2": "dandelin/vilt-b32-finetuned-nlvr2", "tiny": None}
+    assert spec.given == ("b32-nlvr2",), "the paper takes the NLVR2 fine-tuned checkpoint as the original"
     assert spec.serves_task(registry().get("tasks", "nlvr2"))
     assert not spec.serves_task(registry().get("tasks", "toy_blobs"))  # an unfit pairing
 

@@ -24,5 +24,5 @@ def mubench_models():
         },
         serves=("causal_lm",),
         # MU-Bench takes the instruction-tuned models as given; the tiny one is fine-tuned by the harness
-        given=False,
+        given=("alpaca-7b", "alpaca-13b", "vicuna-7b", "vicuna-13b"),
     )

@@ -19,5 +19,6 @@ def mubench_models():
         args=ViltArgs,
         # the paper does not train ViLT: it takes the authors' NLVR2 fine-tuned checkpoint
         scales={"b32-nlvr2": "dandelin/vilt-b32-finetuned-nlvr2", "tiny": None},
+        given=("b32-nlvr2",),
         serves=("nlvr2",),
     )

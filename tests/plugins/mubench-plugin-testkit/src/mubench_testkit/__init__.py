@@ -3,7 +3,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from mubench_harness import hookimpl
 from mubench_harness.builtins.toy import BlobsArgs
-from mubench_harness.specs import LocalPath, MetricSpec, TaskSpec, UnlearnerSpec
+from mubench_harness.specs import LocalPath, MetricSpec, ModelSpec, TaskSpec, UnlearnerSpec
 
 TAXONOMY = {"forget_measure": "loss", "corrupt": "gradient", "retain": "-", "scope": "dense"}
 
@@ -29,6 +29,13 @@ def mubench_tasks():
     yield TaskSpec(name="blobs_file", factory="mubench_testkit.impl:FileBlobs", summary="toy blobs read from a "
                    "local JSON file (test)", args=FileBlobsArgs, kind="classification", modality="tabular",
                    sources=("hub",))
+
+
+@hookimpl
+def mubench_models():
+    yield ModelSpec(name="given_mlp", factory="mubench_harness.builtins.toy_impl:MLPFamily", summary="the toy MLP "
+                    "whose tiny scale is taken as given (test)", scales={"tiny": None, "small": None},
+                    serves=("classification:tabular",), given=("tiny",))
 
 
 @hookimpl
