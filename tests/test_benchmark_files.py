@@ -7,6 +7,7 @@ import pytest
 
 from mubench_harness.config import ConfigError, parse_structure, validate
 from mubench_harness.plugins import load_registry
+from mubench_harness.runner import expand_grid
 
 ROOT = Path(__file__).resolve().parents[1]
 FILES = sorted((ROOT / "benchmarks").glob("*.yaml"))
@@ -16,8 +17,27 @@ def test_there_are_benchmark_files():
     assert {"toy.yaml", "mini.yaml"} <= {f.name for f in FILES}
 
 
+def with_local_data(path: Path, tmp_path: Path) -> Path:
+    """A copy of the benchmark file beside stand-ins for the local data it names (full.yaml reads UCF101,
+    FActScore and Tiny ImageNet's words file from disk): a name with a suffix is a file, else a folder."""
+    bench, _ = parse_structure(path)
+    for t in bench.tasks:
+        for key in ("path", "ood_path", "words_path"):
+            value = t.args.get(key)
+            if value and not Path(value).is_absolute() and not (path.parent / value).exists():
+                stand_in = tmp_path / value
+                if stand_in.suffix:
+                    stand_in.parent.mkdir(parents=True, exist_ok=True)
+                    stand_in.touch()
+                else:
+                    stand_in.mkdir(parents=True, exist_ok=True)
+    copy = tmp_path / path.name
+    copy.write_text(path.read_text())
+    return copy
+
+
 @pytest.mark.parametrize("path", FILES, ids=lambda p: p.name)
-def test_benchmark_file_is_valid(path):
+def test_benchmark_file_is_valid(path, tmp_path):
     bench, _ = parse_structure(path)  # structure: always
     reg = load_registry()
     missing = [f"{kind[:-1]} {name}" for kind, names in (
@@ -27,9 +47,41 @@ def test_benchmark_file_is_valid(path):
     if missing:  # e.g. the tox `core` env, where no plugin is installed
         pytest.skip(f"plugins not installed here: {', '.join(missing)}")
     try:
-        validate(path, registry=reg)
+        validate(with_local_data(path, tmp_path), registry=reg)
     except ConfigError as exc:
         pytest.fail(str(exc))
+
+
+def shipped(reg, kind: str) -> set[str]:
+    """Components of ``kind`` provided by this repository's plugins (not the core's toy, not test plugins)."""
+    return {name for name in reg.components[kind] if (ROOT / "plugins" / reg.provider(kind, name).distribution).is_dir()}
+
+
+def test_full_benchmark_is_the_papers_protocol(tmp_path):
+    """full.yaml: every shipped task on its real data, every shipped family at every real scale, every
+    shipped method, five seeds, Df 1..10 %; scales taken as given have no retraining."""
+    path = next(f for f in FILES if f.name == "full.yaml")
+    reg = load_registry()
+    bench, _ = parse_structure(path)
+    if any(t.name not in reg.components["tasks"] for t in bench.tasks):
+        pytest.skip("task plugins not installed here")
+    v = validate(with_local_data(path, tmp_path), registry=reg)
+    assert {t.name for t in bench.tasks} == shipped(reg, "tasks") and {t.source for t in bench.tasks} == {"hub"}
+    listed = {(m.name, s) for t in bench.tasks for m in t.models for s in m.scales}
+    real = {(name, s) for name in shipped(reg, "models") for s in reg.get("models", name).scales if s != "tiny"}
+    assert real - listed == set(), "every real scale of every shipped family is benchmarked"
+    assert ("bert", "base") in listed and ("bert", "biobert") in listed and len(listed) == len(real)
+    # compose builds new methods from its arguments: it is no method of the paper's by itself
+    assert {u.name for u in bench.unlearners} == shipped(reg, "unlearners") - {"compose"} and v.skipped == []
+    assert bench.seeds == [0, 1, 2, 3, 4] and bench.deletion_ratios == list(range(1, 11))
+    assert bench.optimizer.rule == "paper" and bench.optimizer.paper_batch_size == 32
+    given = {(m, s) for _, m, s in v.given}
+    assert given == {("vilt", "b32-nlvr2"), ("stablediffusion", "v1-4"), ("llama", "alpaca-7b"), ("llama", "alpaca-13b"),
+                     ("llama", "vicuna-7b"), ("llama", "vicuna-13b")}
+    grid = expand_grid(v)
+    assert not any(c.kind == "retrain" and (c.model, c.scale) in given for c in grid)
+    n_methods = len(bench.unlearners)  # retrain included: + the original's row, - retrain where given
+    assert len(grid) == 5 * 10 * sum(n_methods + 1 - ((m, s) in given) for m, s in listed)
 
 
 def test_generative_benchmark_runs_every_method_on_every_generative_task():
@@ -41,7 +93,6 @@ def test_generative_benchmark_runs_every_method_on_every_generative_task():
         pytest.skip("generative task plugins not installed here")
     v = validate(path, registry=reg)
     assert {t.name for t in bench.tasks} == {"samsum", "biofact", "tinyimagenet"}
-    shipped = {name for name in reg.components["unlearners"]
-               if (ROOT / "plugins" / reg.provider("unlearners", name).distribution).is_dir()}
-    assert "neggrad" in shipped and {u.name for u in bench.unlearners} == shipped, "gen.yaml lists every shipped method"
+    methods = shipped(reg, "unlearners")
+    assert "neggrad" in methods and {u.name for u in bench.unlearners} == methods, "gen.yaml lists every shipped method"
     assert v.skipped == [], f"pairs left out of the grid: {v.skipped}"
