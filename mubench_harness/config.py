@@ -1,8 +1,7 @@
 """Benchmark files: pydantic models of the YAML and its two-phase validation.
 
-Phase 1 (structure) loads the YAML node by node with PyYAML's safe composer, keeping the line/column
-mark of every node, so each error names ``FILE:LINE:COL`` of the offending key or value. Python tags
-and any other non-standard tag are rejected before anything is constructed. Phase 2 checks the file
+Phase 1 (structure) reads the YAML with every node's location (:mod:`.located`), so each error names
+``FILE:LINE:COL`` of the offending key or value, and validates it with the models below. Phase 2 checks the file
 against the installed plugins: names (with "did you mean"), scales, which families serve which tasks,
 which methods apply to which tasks, and each component's own ``args`` model.
 
@@ -16,23 +15,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-Loc = tuple[Any, ...]
+from .located import ConfigError, Loc, Located, load_located, pydantic_error, value_loc
+
+__all__ = ["Benchmark", "ConfigError", "Validated", "digest", "load_located", "parse_structure", "validate"]
 
 
-class ConfigError(Exception):
-    """A located problem with a benchmark file; ``str()`` is the one-line ``FILE:LINE:COL: message``."""
-
-    def __init__(self, file: str, line: int, col: int, message: str):
-        super().__init__(f"{file}:{line}:{col}: {message}")
-        self.file, self.line, self.col, self.message = file, line, col, message
-
-
-# --------------------------------------------------------------------------------------------------
-# The benchmark file's schema
-# --------------------------------------------------------------------------------------------------
 class Strict(BaseModel):
     # strict: "3" is not silently an int and 1 is not silently a string
     model_config = ConfigDict(extra="forbid", strict=True)
@@ -155,128 +144,15 @@ class Benchmark(Strict):
 
 
 # --------------------------------------------------------------------------------------------------
-# Phase 1: YAML with locations
+# Phase 1: structure
 # --------------------------------------------------------------------------------------------------
-_STANDARD_TAGS = {f"tag:yaml.org,2002:{t}" for t in ("str", "int", "float", "bool", "null", "map", "seq", "timestamp")}
-
-
-@dataclass
-class Located:
-    """A loaded document with the ``(line, col)`` (1-based) of every key path."""
-
-    file: str
-    data: Any
-    marks: dict[Loc, tuple[int, int]] = field(default_factory=dict)
-
-    def where(self, loc: Loc) -> tuple[int, int]:
-        """The mark of ``loc`` or of its nearest present ancestor (a missing key: its mapping)."""
-        loc = tuple(loc)
-        while loc not in self.marks and loc:
-            loc = loc[:-1]
-        return self.marks.get(loc, (1, 1))
-
-    def error(self, loc: Loc, message: str) -> ConfigError:
-        line, col = self.where(loc)
-        return ConfigError(self.file, line, col, message)
-
-
-def _mark(node) -> tuple[int, int]:
-    return node.start_mark.line + 1, node.start_mark.column + 1
-
-
-def load_located(path: str | Path) -> Located:
-    """Read a YAML file safely, keeping every node's location. Raises :class:`ConfigError`."""
-    file = str(path)
-    try:
-        raw = Path(path).read_bytes()
-    except OSError as exc:
-        raise ConfigError(file, 1, 1, f"cannot read: {exc.strerror or exc}") from None
-    try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        line = raw[: exc.start].count(b"\n") + 1
-        col = exc.start - (raw.rfind(b"\n", 0, exc.start) + 1) + 1
-        raise ConfigError(file, line, col, "not a UTF-8 text file (binary data?)") from None
-    loader = None
-    try:
-        loader = yaml.SafeLoader(text)  # its reader rejects control characters right here
-        node = loader.get_single_node()
-        if node is None:
-            raise ConfigError(file, 1, 1, "the file is empty; expected a mapping of benchmark settings")
-        doc = Located(file, None)
-        _check_tags(node, (), doc)
-        doc.data = loader.construct_document(node)
-    except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
-        problem = exc.problem or exc.context or "invalid YAML"
-        raise ConfigError(file, line, col, f"invalid YAML: {problem}") from None
-    except yaml.YAMLError as exc:  # reader errors: control characters and the like
-        mark = getattr(exc, "position", None)
-        line = text[:mark].count("\n") + 1 if isinstance(mark, int) else 1
-        raise ConfigError(file, line, 1, f"invalid YAML: {str(exc).splitlines()[0]}") from None
-    finally:
-        if loader is not None:
-            loader.dispose()
-    if not isinstance(doc.data, dict):
-        raise ConfigError(file, *_mark(node), f"expected a mapping of benchmark settings, got {type(doc.data).__name__}")
-    return doc
-
-
-def _check_tags(node, loc: Loc, doc: Located, value_of_key: bool = False) -> None:
-    """Reject non-standard tags; record the mark of every key (at its path) and every value (at its
-    path + ``"<value>"``) so errors about a key and errors about its value point at different places."""
-    doc.marks[loc + ("<value>",) if value_of_key else loc] = _mark(node)
-    if node.tag not in _STANDARD_TAGS:
-        kind = "python tags are not allowed" if "python" in node.tag else "unsupported tag"
-        raise ConfigError(doc.file, *_mark(node), f"{kind}: {node.tag}")
-    if isinstance(node, yaml.MappingNode):
-        for key, value in node.value:
-            if not isinstance(key, yaml.ScalarNode):
-                raise ConfigError(doc.file, *_mark(key), "mapping keys must be plain scalars")
-            _check_tags(key, loc + (key.value,), doc)
-            _check_tags(value, loc + (key.value,), doc, value_of_key=True)
-    elif isinstance(node, yaml.SequenceNode):
-        for i, item in enumerate(node.value):
-            _check_tags(item, loc + (i,), doc)
-
-
-def _value_loc(doc: Located, loc: Loc) -> Loc:
-    """Errors about a *value* point at the value (or, for a part the file does not spell out, such as
-    ``rule`` of ``optimizer: fancy``, at the nearest value that is there); about a key, at the key."""
-    for n in range(len(loc), -1, -1):
-        if loc[:n] + ("<value>",) in doc.marks:
-            return loc[:n] + ("<value>",)
-        if loc[:n] in doc.marks:
-            return loc[:n]
-    return ()
-
-
-def _pydantic_error(doc: Located, exc: ValidationError, prefix: Loc = ()) -> ConfigError:
-    errors = exc.errors()
-    # an unknown key explains a "missing" one next to it (a typo): report it first
-    err = next((e for e in errors if e["type"] == "extra_forbidden"), errors[0])
-    loc = prefix + tuple(p for p in err["loc"] if not (isinstance(p, str) and p.startswith("function-")))
-    where = ".".join(str(p) for p in loc) or "top level"
-    kind = err["type"]
-    if kind == "extra_forbidden":
-        message = f"unknown key {loc[-1]!r}" + (f" in {'.'.join(map(str, loc[:-1]))}" if len(loc) > 1 else "")
-        return doc.error(loc, message)
-    if kind == "missing":
-        return doc.error(loc[:-1], f"missing required key {loc[-1]!r}" + (f" in {'.'.join(map(str, loc[:-1]))}" if len(loc) > 1 else ""))
-    msg = err["msg"].removeprefix("Value error, ")
-    got = err.get("input")
-    shown = f" (got {got!r})" if not isinstance(got, (dict, list)) and kind not in ("value_error",) else ""
-    return doc.error(_value_loc(doc, loc), f"{where}: {msg}{shown}")
-
-
 def parse_structure(path: str | Path) -> tuple[Benchmark, Located]:
     """Phase 1: YAML → :class:`Benchmark`, every error located."""
     doc = load_located(path)
     try:
         bench = Benchmark.model_validate(doc.data)
     except ValidationError as exc:
-        raise _pydantic_error(doc, exc) from None
+        raise pydantic_error(doc, exc) from None
     return bench, doc
 
 
@@ -317,7 +193,7 @@ def check_plugins(bench: Benchmark, doc: Located, registry) -> Validated:
         try:
             return registry.get(kind, name)
         except PluginError as exc:
-            raise doc.error(_value_loc(doc, loc), str(exc)) from None
+            raise doc.error(value_loc(doc, loc), str(exc)) from None
 
     base_dir = Path(doc.file).resolve().parent
 
@@ -331,7 +207,7 @@ def check_plugins(bench: Benchmark, doc: Located, registry) -> Validated:
                 raise doc.error(loc + inner, f"{spec.name}: unknown argument {inner[-1]!r}") from None
             msg = err["msg"].removeprefix("Value error, ")
             arg = ".".join(map(str, inner)) or "args"
-            raise doc.error(_value_loc(doc, loc + inner), f"{spec.name}: argument {arg}: {msg}") from None
+            raise doc.error(value_loc(doc, loc + inner), f"{spec.name}: argument {arg}: {msg}") from None
 
     task_args: dict[str, Any] = {}
     task_specs = {}
@@ -342,13 +218,13 @@ def check_plugins(bench: Benchmark, doc: Located, registry) -> Validated:
         spec = get("tasks", t.name, loc + ("name",))
         task_specs[t.name] = spec
         if t.source not in spec.sources:
-            raise doc.error(_value_loc(doc, loc + ("source",)) if "source" in doc.data["tasks"][i] else loc,
+            raise doc.error(value_loc(doc, loc + ("source",)) if "source" in doc.data["tasks"][i] else loc,
                             f"task {t.name!r} has no {t.source!r} source (it has: {', '.join(spec.sources)})")
         task_args[t.name] = args_of(spec, t.args, loc + ("args",))
         if t.path is not None and "path" not in spec.args.model_fields:
-            raise doc.error(_value_loc(doc, loc + ("path",)), f"task {t.name!r} takes no local dataset path")
+            raise doc.error(value_loc(doc, loc + ("path",)), f"task {t.name!r} takes no local dataset path")
         if t.path is not None and not _resolve(base_dir, t.path).exists():
-            raise doc.error(_value_loc(doc, loc + ("path",)), f"dataset path {t.path!r} does not exist")
+            raise doc.error(value_loc(doc, loc + ("path",)), f"dataset path {t.path!r} does not exist")
         seen_models = set()
         for j, m in enumerate(t.models):
             mloc = loc + ("models", j)
@@ -361,10 +237,10 @@ def check_plugins(bench: Benchmark, doc: Located, registry) -> Validated:
                                       f"it serves: {', '.join(mspec.serves) or 'nothing'}")
             for k, scale in enumerate(m.scales):
                 if scale not in mspec.scales:
-                    raise doc.error(_value_loc(doc, mloc + ("scales", k)),
+                    raise doc.error(value_loc(doc, mloc + ("scales", k)),
                                     f"model {m.name!r} has no scale {scale!r} (scales: {', '.join(mspec.scales)})")
             if m.checkpoint and _looks_like_path(m.checkpoint) and not _resolve(base_dir, m.checkpoint).exists():
-                raise doc.error(_value_loc(doc, mloc + ("checkpoint",)), f"checkpoint file {m.checkpoint!r} does not exist")
+                raise doc.error(value_loc(doc, mloc + ("checkpoint",)), f"checkpoint file {m.checkpoint!r} does not exist")
 
     unlearner_args: dict[str, Any] = {}
     skipped: list[tuple[str, str]] = []
