@@ -262,7 +262,16 @@ class ModelContract:
     def test_spec_scales(self):
         spec = registry().get("models", self.name)
         assert "tiny" in spec.scales and spec.scales["tiny"] is None
-        assert spec.serves_task(registry().get("tasks", self.task))
+        assert set(spec.given) <= set(spec.scales) - {"tiny"}, "the tiny scale is trained on the mini data"
+
+    def test_serves_its_task_and_no_unfit_one(self):
+        import dataclasses
+
+        spec = registry().get("models", self.name)
+        task = registry().get("tasks", self.task)
+        assert spec.serves_task(task)
+        unfit = dataclasses.replace(task, name="unfit", kind="unfit-kind", modality="unfit-modality")
+        assert not spec.serves_task(unfit), "a family serves some kinds / modalities, not every task"
 
     def test_tiny_build_is_seeded(self):
         task = build_task(self.task)

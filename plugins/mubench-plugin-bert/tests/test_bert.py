@@ -1,24 +1,7 @@
-from mubench_harness.testing.families import HFFamilyContract
+from mubench_harness.testing.families import TextFamilyContract
 
 
-class TestContract(HFFamilyContract):
+class TestContract(TextFamilyContract):
     name = "bert"
     task = "imdb"
     hub_ids = {"base": "google-bert/bert-base-uncased", "large": "google-bert/bert-large-uncased", "biobert": "dmis-lab/biobert-v1.1", "pubmedbert-abstract": "microsoft/BiomedNLP-BiomedBERT-base-uncased-abstract", "pubmedbert-fulltext": "microsoft/BiomedNLP-BiomedBERT-base-uncased-abstract-fulltext", "tiny": None}
-
-
-def test_serves_text_classification_only():
-    from mubench_harness.testing import registry
-
-    spec = registry().get("models", "bert")
-    assert spec.serves_task(registry().get("tasks", "imdb"))
-    assert not spec.serves_task(registry().get("tasks", "toy_blobs"))
-
-
-def test_tiny_vocabulary_matches_the_offline_tokenizer():
-    from mubench_harness.testing import build_family, build_task
-
-    task = build_task("imdb")
-    task.load("mini")
-    built = build_family("bert").build(task, "tiny", seed=0)
-    assert built.model.config.vocab_size == len(built.processor)
