@@ -4,7 +4,7 @@ from __future__ import annotations
 from pydantic import BaseModel, ConfigDict, Field
 
 from ..hookspecs import hookimpl
-from ..specs import ModelSpec, TaskSpec
+from ..specs import ModelSpec, NoArgs, TaskSpec
 
 
 class BlobsArgs(BaseModel):
@@ -18,9 +18,6 @@ class BlobsArgs(BaseModel):
     spread: float = Field(1.2, gt=0)
     data_seed: int = 0
 
-
-class MLPArgs(BaseModel):
-    model_config = ConfigDict(extra="forbid")
 
 
 @hookimpl
@@ -43,7 +40,7 @@ def mubench_models():
         name="toy_mlp",
         factory="mubench_harness.builtins.toy_impl:MLPFamily",
         summary="Two-layer MLP (built-in toy model); scales tiny (64 units) and small (256 units)",
-        args=MLPArgs,
+        args=NoArgs,
         scales={"tiny": None, "small": None},
         serves=("classification:tabular",),
     )

@@ -1,12 +1,7 @@
 """mubench plugin videomae: VideoMAE with a classification head. Registration only."""
-from pydantic import BaseModel, ConfigDict
 
 from mubench_harness import hookimpl
-from mubench_harness.specs import ModelSpec
-
-
-class VideoMAEArgs(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+from mubench_harness.specs import ModelSpec, NoArgs
 
 
 @hookimpl
@@ -15,7 +10,7 @@ def mubench_models():
         name="videomae",
         factory="mubench_videomae.family:VideoMAEFamily",
         summary="VideoMAE (base/large) self-supervised video transformer with a classification head",
-        args=VideoMAEArgs,
+        args=NoArgs,
         scales={"base": "MCG-NJU/videomae-base", "large": "MCG-NJU/videomae-large", "tiny": None},
         serves=("classification:video",),
     )

@@ -1,12 +1,7 @@
 """mubench plugin vilt: ViLT for NLVR2 (two images and a statement). Registration only."""
-from pydantic import BaseModel, ConfigDict
 
 from mubench_harness import hookimpl
-from mubench_harness.specs import ModelSpec
-
-
-class ViltArgs(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+from mubench_harness.specs import ModelSpec, NoArgs
 
 
 @hookimpl
@@ -16,7 +11,7 @@ def mubench_models():
         factory="mubench_vilt.family:ViltFamily",
         summary="ViLT with the two-image NLVR2 head (ViltForImagesAndTextClassification); "
                 "b32-nlvr2 is the fine-tuned checkpoint the paper takes as given",
-        args=ViltArgs,
+        args=NoArgs,
         # the paper does not train ViLT: it takes the authors' NLVR2 fine-tuned checkpoint
         scales={"b32-nlvr2": "dandelin/vilt-b32-finetuned-nlvr2", "tiny": None},
         given=("b32-nlvr2",),

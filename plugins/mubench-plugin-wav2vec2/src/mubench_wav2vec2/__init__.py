@@ -1,12 +1,7 @@
 """mubench plugin wav2vec2: wav2vec 2.0 with a sequence-classification head. Registration only."""
-from pydantic import BaseModel, ConfigDict
 
 from mubench_harness import hookimpl
-from mubench_harness.specs import ModelSpec
-
-
-class Wav2Vec2Args(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+from mubench_harness.specs import ModelSpec, NoArgs
 
 
 @hookimpl
@@ -15,7 +10,7 @@ def mubench_models():
         name="wav2vec2",
         factory="mubench_wav2vec2.family:Wav2Vec2Family",
         summary="wav2vec 2.0 (base/large) on raw 16 kHz audio with a mean-pooled classification head",
-        args=Wav2Vec2Args,
+        args=NoArgs,
         scales={"base": "facebook/wav2vec2-base", "large": "facebook/wav2vec2-large", "tiny": None},
         serves=("classification:speech",),
     )
