@@ -21,13 +21,15 @@ import numpy as np
 import torch
 
 from .config import Validated, digest
+from .located import value_loc
 from .context import OptimizerRule, UnlearnContext
 from .contracts import Built, Task
 from .data import Rows
 from .metrics import Evaluation
 from .runner import Cell, CellOutcome
 from .signals import SignalCache, weights_hash
-from .resources import build_device, fit_recipe, load_checkpoint, rows_digest, synchronize
+from .resources import (build_device, check_checkpoint, fit_recipe, load_checkpoint, local_checkpoint, rows_digest,
+                        synchronize)
 from .splits import forget_indices, retain_indices
 from .store import Store, now
 from .training import Budget
@@ -85,6 +87,22 @@ def load_tasks(v: Validated, names) -> dict[str, tuple[Task, Any]]:
             raise v.doc.error(where, f"task {name!r}: its {entry.source!r} data cannot be loaded: "
                                      f"{type(exc).__name__}: {detail}") from exc
     return loaded
+
+
+def check_checkpoints(v: Validated, names) -> None:
+    """Every local checkpoint of the tasks ``names`` is a readable safetensors file, checked before any
+    cell starts (a hub id is fetched by its cell)."""
+    for i, t in enumerate(v.bench.tasks):
+        for j, m in enumerate(t.models):
+            if t.name not in names or not m.checkpoint:
+                continue
+            file = local_checkpoint(m.checkpoint, v.base_dir)
+            try:
+                if file is not None:
+                    check_checkpoint(file)
+            except ValueError as exc:
+                raise v.doc.error(value_loc(v.doc, ("tasks", i, "models", j, "checkpoint")),
+                                  f"checkpoint {m.checkpoint!r}: {exc}") from None
 
 
 class Runtime:

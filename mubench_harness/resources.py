@@ -70,18 +70,43 @@ def fit_recipe(task: Task, built: Built, model: torch.nn.Module, rows: Rows, *, 
     return model, seconds, meter.flops
 
 
+def local_checkpoint(checkpoint: str, base_dir: Path) -> Path | None:
+    """The safetensors file a checkpoint names on disk (a file, or a folder's ``model.safetensors``),
+    relative paths from the benchmark file's folder; ``None``: it is a hub repository id."""
+    local = Path(checkpoint).expanduser()
+    local = local if local.is_absolute() else base_dir / local
+    if local.is_dir():
+        return local / "model.safetensors"
+    return local if local.is_file() else None
+
+
+def check_checkpoint(file: Path) -> None:
+    """Raise ``ValueError`` unless ``file`` is a readable safetensors file (its header is read, not its
+    tensors): a pickle, a truncated download or another format is refused before anything runs."""
+    from safetensors import safe_open
+
+    if not file.is_file():
+        raise ValueError(f"{file} does not exist")
+    try:
+        with safe_open(str(file), framework="pt") as f:
+            if not list(f.keys()):
+                raise ValueError(f"{file} holds no tensors")
+    except ValueError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - safetensors raises its own error type (and OSError)
+        raise ValueError(f"{file} is not a readable safetensors file ({' '.join(str(exc).split())})") from None
+
+
 def load_checkpoint(model: torch.nn.Module, checkpoint: str, base_dir: Path) -> None:
     """Load an already-trained original: a local safetensors file or folder, or a hub repository id."""
     from safetensors.torch import load_model
 
-    local = Path(checkpoint).expanduser()
-    local = local if local.is_absolute() else base_dir / local
-    if local.is_dir():
-        local = local / "model.safetensors"
-    if not local.is_file():
+    local = local_checkpoint(checkpoint, base_dir)
+    if local is None:
         from huggingface_hub import hf_hub_download
 
         local = Path(hf_hub_download(checkpoint, "model.safetensors"))
+    check_checkpoint(local)
     missing, unexpected = load_model(model, str(local), strict=False, device="cpu")
     if missing or unexpected:
         raise ValueError(f"{local}: checkpoint does not fit the model (missing {sorted(missing)[:5]}, unexpected {sorted(unexpected)[:5]})")

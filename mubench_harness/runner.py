@@ -140,12 +140,15 @@ def run_benchmark(v: Validated, output_dir: str | Path | None = None, *, progres
 
     from tqdm.auto import tqdm
 
-    from .execution import Runtime, load_tasks
+    from .execution import Runtime, check_checkpoints, load_tasks
     from .resources import build_device
 
-    # an unavailable device or unreadable data is bad input: fail before creating anything
+    # an unavailable device, a checkpoint that is no safetensors file or unreadable data is bad input:
+    # fail before creating anything
     device = build_device(v.bench)
-    tasks = load_tasks(v, dict.fromkeys(c.task for c in pending))
+    names = dict.fromkeys(c.task for c in pending)
+    check_checkpoints(v, names)
+    tasks = load_tasks(v, names)
     out.mkdir(parents=True, exist_ok=True)
     lock = _lock(out)
     store = open_store(out)

@@ -174,6 +174,30 @@ def test_checkpoint_original(tmp_path, kit):
     assert orig["weights"] == weights_hash(built.model)  # the file's weights, not a fresh init
 
 
+@pytest.mark.parametrize("content,words", [
+    (b"garbage", "is not a readable safetensors file"),
+    (b"\x80\x04\x95" + b"\x00" * 64, "is not a readable safetensors file"),  # a pickle's first bytes
+    (None, "model.safetensors does not exist"),  # a folder without the file
+])
+def test_unreadable_checkpoint_is_bad_input_before_anything_starts(tmp_path, kit, capsys, content, words):
+    from mubench_harness.cli import main
+
+    if content is None:
+        (tmp_path / "orig").mkdir()
+        name = "orig"
+    else:
+        (tmp_path / "orig.safetensors").write_bytes(content)
+        name = "orig.safetensors"
+    path = tmp_path / "b.yaml"
+    path.write_text("name: c\nseeds: [0]\ndeletion_ratios: [10]\ntasks: [{name: toy_blobs, args: {n_train: 120, n_test: 60},"
+                    f" models: [{{name: toy_mlp, checkpoint: {name}}}]}}]\nunlearners: [ascent]\n")
+    assert main(["run", str(path), "--output-dir", str(tmp_path / "out")]) == 2
+    err = capsys.readouterr().err.strip()
+    col = path.read_text().splitlines()[3].index(name) + 1
+    assert err.startswith(f"{path}:4:{col}: checkpoint '{name}': ") and words in err and len(err.splitlines()) == 1
+    assert not (tmp_path / "out").exists()
+
+
 def test_checkpoint_hub_id_is_downloaded(tmp_path, kit, monkeypatch):
     """``owner/name`` that is not a local path is a hub repository: its model.safetensors is fetched
     through huggingface_hub (mocked here: tests are offline)."""
