@@ -23,7 +23,7 @@ import torch
 from .config import Validated, digest
 from .located import value_loc
 from .context import OptimizerRule, UnlearnContext
-from .contracts import Built, Task
+from .contracts import Built, Task, seeded
 from .data import Rows
 from .metrics import Evaluation
 from .runner import Cell, CellOutcome
@@ -367,7 +367,8 @@ class Runtime:
         synchronize(device)
         ctx.budget = Budget(max_seconds=budget_s)  # the clock starts with the method
         start = time.perf_counter()
-        model = method.unlearn(ctx)
+        with seeded(seed):  # dropout, ViLT's patch sampling: the same draws whatever ran before this cell
+            model = method.unlearn(ctx)
         synchronize(device)
         seconds = time.perf_counter() - start
         self.work["unlearn"] += 1

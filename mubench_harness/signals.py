@@ -24,7 +24,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from .contracts import Built, Task
+from .contracts import Built, Task, seeded
 from .data import Rows, to_device
 
 SIGNALS = ("loss", "score", "p_true", "entropy", "margin")
@@ -70,14 +70,17 @@ def compute_signals(task: Task, model: torch.nn.Module, rows: Rows, built: Built
     model.eval()
     parts: dict[str, list[torch.Tensor]] = {}
     try:
-        for batch in rows.batches(batch_size):
-            batch = task.prepare_batch(to_device(batch, device), built)
-            n = len(batch["labels"])
-            for name, value in task.signals(model, batch).items():
-                if value.shape != (n,):
-                    raise ValueError(f"{type(task).__name__}.signals returned {name!r} of shape {tuple(value.shape)}, "
-                                     f"expected one value per sample ({n},)")
-                parts.setdefault(name, []).append(value.detach().float().cpu())
+        # some models draw from torch's RNG even in eval mode (ViLT samples and orders image patches):
+        # a fixed seed makes a model's signals the same whatever ran before in the process
+        with seeded(0):
+            for batch in rows.batches(batch_size):
+                batch = task.prepare_batch(to_device(batch, device), built)
+                n = len(batch["labels"])
+                for name, value in task.signals(model, batch).items():
+                    if value.shape != (n,):
+                        raise ValueError(f"{type(task).__name__}.signals returned {name!r} of shape {tuple(value.shape)}, "
+                                         f"expected one value per sample ({n},)")
+                    parts.setdefault(name, []).append(value.detach().float().cpu())
     finally:
         model.train(was_training)
     missing = [s for s in SIGNALS if s not in parts] if len(rows) else []

@@ -290,6 +290,21 @@ def test_given_original_is_not_trained(tmp_path, kit, cli_env):
         ModelSpec(name="m", factory="a:b", summary="s", scales={"tiny": None}, given=("large",))
 
 
+def test_a_cell_does_not_depend_on_what_ran_before_it(tmp_path, kit):
+    """A method drawing from torch's global RNG (dropout here) gives the same model whether its cell runs
+    first in a fresh process or after other work (a resumed sweep reruns cells one by one)."""
+    v = validate(bench(tmp_path, "[{name: dropout_ascent, args: {lr: 0.01, epochs: 3}}]", seeds="[0]", ratios="[10]"))
+
+    def unlearned_weights(out):
+        run_benchmark(v, out)
+        return next(r["weights"] for r in cells(out).values() if r["kind"] == "unlearned")
+
+    torch.manual_seed(1)
+    first = unlearned_weights(tmp_path / "a")
+    torch.rand(12345)
+    assert unlearned_weights(tmp_path / "b") == first
+
+
 def test_accelerate_backend(tmp_path, kit, monkeypatch):
     """The distributed block builds an accelerate.Accelerator that the original's training and the
     method's ctx.train both run through (single CPU process here), and that lets go of each cell's models."""

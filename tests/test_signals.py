@@ -149,3 +149,30 @@ def test_task_returning_wrong_shapes_is_a_clear_error():
 
     with pytest.raises(ValueError, match="one value per sample"):
         compute_signals(BadTask(st.task.args), st.original, st.forget, st.built)
+
+
+class _RandomInEval(torch.nn.Module):
+    """A model that draws from torch's RNG in eval mode too, as ViLT does when it samples image patches."""
+
+    def __init__(self, inner):
+        super().__init__()
+        self.inner = inner
+
+    def forward(self, x):
+        out = self.inner(x)
+        return type(out)(out.logits + torch.rand_like(out.logits))
+
+
+def test_signals_do_not_depend_on_what_drew_from_the_rng_before():
+    st = testing.setting()
+    model = _RandomInEval(copy.deepcopy(st.original))
+    torch.manual_seed(1)
+    first = compute_signals(st.task, model, st.test, st.built)
+    torch.rand(1000)  # another cell, another task: the global RNG has moved on
+    again = compute_signals(st.task, model, st.test, st.built)
+    for name in SIGNALS:
+        np.testing.assert_array_equal(first[name], again[name])
+    after = torch.rand(3)
+    torch.manual_seed(1)
+    torch.rand(1000)
+    assert torch.equal(after, torch.rand(3)), "the caller's RNG stream is left as it was"

@@ -48,6 +48,8 @@ def mubench_unlearners():
                         taxonomy=TAXONOMY)
     yield UnlearnerSpec(name="slow", factory="mubench_testkit.impl:Slow", summary="sleeps every step (test)",
                         args=SlowArgs, taxonomy=TAXONOMY)
+    yield UnlearnerSpec(name="dropout_ascent", factory="mubench_testkit.impl:DropoutAscent", summary="gradient "
+                        "ascent through dropout: draws from torch's global RNG (test)", args=AscentArgs, taxonomy=TAXONOMY)
     yield UnlearnerSpec(name="genonly", factory="mubench_testkit.impl:Ascent", summary="applies to generation only (test)",
                         args=AscentArgs, taxonomy=TAXONOMY, applies_to=("seq2seq", "causal_lm"))
 

@@ -17,6 +17,17 @@ class Ascent(Unlearner):
         return ctx.model
 
 
+class DropoutAscent(Unlearner):
+    def unlearn(self, ctx):
+        import torch.nn.functional as F
+
+        task = ctx.task
+        loss = lambda m, b: -F.dropout(task.per_sample_loss(m, b), 0.5, training=True).mean()  # noqa: E731
+        phase = Phase("forget", ctx.forget, 8, loss)
+        ctx.train(ctx.model, lambda e: [phase], epochs=self.args.epochs, optimizer=OptimizerConfig(lr=self.args.lr))
+        return ctx.model
+
+
 class Exact(Unlearner):
     def unlearn(self, ctx):
         model = ctx.starting_model()
