@@ -263,12 +263,14 @@ class PerSampleSampler:
     it). A sample's text so depends on its seed alone, not on the batch it is generated in."""
 
     def __init__(self, seeds: list[int]):
-        self.generators = [torch.Generator().manual_seed(s) for s in seeds]
+        self.seeds = list(seeds)
+        self.generators: list[torch.Generator] = []
 
     def __call__(self, input_ids: torch.Tensor, scores: torch.Tensor) -> torch.Tensor:
-        probs = scores.float().softmax(-1).cpu()
-        if len(self.generators) != len(probs):
-            raise RuntimeError(f"PerSampleSampler: {len(probs)} rows but {len(self.generators)} seeds")
+        if len(self.seeds) != len(scores):
+            raise RuntimeError(f"PerSampleSampler: {len(scores)} rows but {len(self.seeds)} seeds")
+        if not self.generators:  # on the scores' device: no copy of the probabilities per step
+            self.generators = [torch.Generator(device=scores.device).manual_seed(s) for s in self.seeds]
+        probs = scores.float().softmax(-1)
         chosen = torch.stack([torch.multinomial(p, 1, generator=g) for p, g in zip(probs, self.generators)])
-        out = torch.full_like(scores, float("-inf"))
-        return out.scatter_(1, chosen.to(scores.device), 0.0)
+        return torch.full_like(scores, float("-inf")).scatter_(1, chosen, 0.0)
