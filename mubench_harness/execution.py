@@ -21,10 +21,10 @@ import numpy as np
 import torch
 
 from .config import Validated, digest
-from .located import value_loc
 from .context import OptimizerRule, UnlearnContext
 from .contracts import Built, Task, seeded
 from .data import Rows
+from .located import value_loc
 from .metrics import Evaluation
 from .runner import Cell, CellOutcome
 from .signals import SignalCache, weights_hash
@@ -91,15 +91,16 @@ def load_tasks(v: Validated, names) -> dict[str, tuple[Task, Any]]:
 
 def check_checkpoints(v: Validated, names) -> None:
     """Every local checkpoint of the tasks ``names`` is a readable safetensors file, checked before any
-    cell starts (a hub id is fetched by its cell)."""
+    cell starts."""
     for i, t in enumerate(v.bench.tasks):
         for j, m in enumerate(t.models):
             if t.name not in names or not m.checkpoint:
                 continue
             file = local_checkpoint(m.checkpoint, v.base_dir)
+            if file is None:  # a hub repository id: fetched by its cell
+                continue
             try:
-                if file is not None:
-                    check_checkpoint(file)
+                check_checkpoint(file)
             except ValueError as exc:
                 raise v.doc.error(value_loc(v.doc, ("tasks", i, "models", j, "checkpoint")),
                                   f"checkpoint {m.checkpoint!r}: {exc}") from None
