@@ -83,8 +83,11 @@ class OptimizerBlock(Strict):
 
 
 class BudgetBlock(Strict):
-    #: a method may use at most this fraction of retraining's wall clock (the paper: 1.0)
+    #: a method may use at most this fraction of retraining's cost (the paper: 1.0 of its wall clock)
     max_fraction_of_retrain: float = Field(1.0, gt=0)
+    #: what the cost is: ``seconds`` (the paper's wall clock: results depend on the machine's speed where
+    #: a method is cut) or ``flos`` (counted FLOs, teacher and mask passes included: the same cut anywhere)
+    measure: Literal["seconds", "flos"] = "seconds"
 
 
 class DistributedBlock(Strict):

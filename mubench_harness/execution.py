@@ -127,7 +127,7 @@ class Runtime:
         self._prepared: dict[tuple[str, str, str], Prepared] = {}
         self._original: tuple[tuple, Original] | None = None  # one original in memory at a time
         self._splits: dict[tuple[str, str, str, int], Split] = {}
-        self._epoch_seconds: dict[tuple, float] = {}
+        self._epoch_cost: dict[tuple, tuple[float, float]] = {}
 
     def close(self) -> None:
         self._original = None
@@ -319,26 +319,33 @@ class Runtime:
         if ev.na_reasons:
             rec.notes["n/a"] = dict(ev.na_reasons)
 
-    def _budget(self, cell: Cell, orig: Original, sp: Split, retrain_seconds: float | None) -> tuple[float | None, str]:
-        frac = self.bench.budget.max_fraction_of_retrain
+    def _budget(self, cell: Cell, orig: Original, sp: Split, retrain: tuple[float | None, float | None]
+                ) -> tuple[float | None, str]:
+        """The method's allowance in the budget's measure (seconds or FLOs) and where it comes from;
+        ``retrain`` is the group's retrain cell's (seconds, FLOs), ``None`` when there is none."""
+        frac, measure = self.bench.budget.max_fraction_of_retrain, self.bench.budget.measure
+        pick = 0 if measure == "seconds" else 1
         if cell.kind == "retrain":
             return None, "retrain is unlimited"
-        if retrain_seconds is not None:
-            return frac * retrain_seconds, "retrain cell"
-        if orig.seconds is not None:
+        if retrain[pick] is not None:
+            return frac * retrain[pick], "retrain cell"
+        trained = (orig.seconds, orig.flops)[pick]
+        if trained is not None:
             n = len(sp.forget) + len(sp.retain)
-            return frac * orig.seconds * len(sp.retain) / n, "original training time × |Dr|/|D|"
+            return frac * trained * len(sp.retain) / n, f"original training {('time', 'FLOs')[pick]} × |Dr|/|D|"
         # an original taken as given (checkpoint): the budget is one epoch of the task's recipe on Dr
-        return frac * self._one_epoch_seconds(cell, orig, sp), "one epoch of the task recipe on Dr (given original)"
+        return frac * self._one_epoch(cell, orig, sp)[pick], "one epoch of the task recipe on Dr (given original)"
 
-    def _one_epoch_seconds(self, cell: Cell, orig: Original, sp: Split) -> float:
+    def _one_epoch(self, cell: Cell, orig: Original, sp: Split) -> tuple[float, float]:
+        """(seconds, FLOs) of one epoch of the task's recipe on Dr from the original, once per group."""
         key = (cell.task, cell.model, cell.scale, cell.seed, cell.ratio)
-        if key not in self._epoch_seconds:
+        if key not in self._epoch_cost:
             p = self.prepared(cell.task, cell.model, cell.scale)
             model = copy.deepcopy(orig.model).requires_grad_(True)
-            _, self._epoch_seconds[key], _ = fit_recipe(p.task, p.built, model, sp.retain, seed=cell.seed, device=self.device, epochs=1)
+            _, seconds, flops = fit_recipe(p.task, p.built, model, sp.retain, seed=cell.seed, device=self.device, epochs=1)
+            self._epoch_cost[key] = (seconds, flops)
             self.work["budget_epoch"] += 1
-        return self._epoch_seconds[key]
+        return self._epoch_cost[key]
 
     def _unlearn_cell(self, cell: Cell, rec) -> None:
         orig = self.original(cell)
@@ -347,7 +354,7 @@ class Runtime:
         spec = self.registry.get("unlearners", cell.unlearner)
         method = spec.load()(self.v.unlearner_args[cell.label])
         retrain_sig, retrain_s, retrain_f = self.retrain_reference(cell)
-        budget_s, budget_source = self._budget(cell, orig, sp, retrain_s)
+        budget, budget_source = self._budget(cell, orig, sp, (retrain_s, retrain_f))
         device = self.device
         task, scale, seed, family = p.task, cell.scale, cell.seed, p.family
         ctx = UnlearnContext(
@@ -366,7 +373,9 @@ class Runtime:
             device=device,
         )
         synchronize(device)
-        ctx.budget = Budget(max_seconds=budget_s)  # the clock starts with the method
+        by_flops = self.bench.budget.measure == "flos"
+        # the clock starts with the method
+        ctx.budget = Budget(max_flops=budget, meter=ctx.meter) if by_flops else Budget(max_seconds=budget)
         start = time.perf_counter()
         with seeded(seed):  # dropout, ViLT's patch sampling: the same draws whatever ran before this cell
             model = method.unlearn(ctx)
@@ -389,11 +398,13 @@ class Runtime:
         rec.metrics, errors = self.evaluate(cell, ev)
         self._advance("evaluated")
         rec.seconds, rec.flos, rec.cut, rec.weights = seconds, ctx.meter.flops, bool(ctx.result.cut), weights
-        rec.budget_seconds = budget_s
+        rec.budget_seconds = None if by_flops else budget
         rec.optimizer = {"rule": self.rule.name, "paper_lr": self.rule.lr, "paper_batch_size": self.rule.batch_size,
                          "used": ctx.notes.get("optimizer")}
         rec.notes = {**ctx.notes, "budget_source": budget_source, "steps": ctx.result.steps, "epochs": ctx.result.epochs,
                      "original_source": orig.source, **self._sizes(cell)}
+        if by_flops:
+            rec.notes["budget_flops"] = budget
         if errors:
             rec.notes["metric_errors"] = errors
         if ev.na_reasons:

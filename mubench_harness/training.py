@@ -66,13 +66,18 @@ class Phase:
 
 @dataclass
 class Budget:
-    """Wall-clock allowance of a method (a fraction of retraining). ``None``: unlimited."""
+    """Allowance of a method (a fraction of retraining's): wall-clock seconds, or FLOs counted by
+    ``meter``. ``None``: unlimited."""
 
     max_seconds: float | None = None
+    max_flops: float | None = None
+    meter: Meter | None = None
     started: float = field(default_factory=time.perf_counter)
 
     def exceeded(self) -> bool:
-        return self.max_seconds is not None and time.perf_counter() - self.started > self.max_seconds
+        if self.max_seconds is not None and time.perf_counter() - self.started > self.max_seconds:
+            return True
+        return self.max_flops is not None and self.meter is not None and self.meter.flops > self.max_flops
 
 
 @dataclass

@@ -140,6 +140,26 @@ def test_budget_cuts_a_slow_method(tmp_path, kit):
     assert exact["budget_seconds"] is None and slow["budget_seconds"] == pytest.approx(0.01 * exact["seconds"])
 
 
+def test_flo_budget_cuts_by_counted_compute_not_by_the_clock(tmp_path, kit):
+    """``budget: {measure: flos}``: a method stops once its counted FLOs pass the fraction of retraining's;
+    a slow method that computes little is not cut, and the cut is the same on every run."""
+    budget = "budget: {max_fraction_of_retrain: 0.05, measure: flos}\n"
+    path = bench(tmp_path, "[exact, {name: ascent, args: {epochs: 40}}, {name: slow, args: {step_seconds: 0.05, epochs: 1}}]",
+                 seeds="[0]", ratios="[10]", extra=budget)
+    v = validate(path)
+    run_benchmark(v, tmp_path / "a")
+    rows = {r["label"]: r for r in cells(tmp_path / "a").values()}
+    exact, ascent, slow = rows["exact"], rows["ascent"], rows["slow"]
+    limit = json.loads(ascent["notes"])["budget_flops"]
+    assert limit == pytest.approx(0.05 * exact["flos"]) and ascent["budget_seconds"] is None
+    per_step = ascent["flos"] / json.loads(ascent["notes"])["steps"]
+    assert ascent["cut"] == 1 and limit < ascent["flos"] <= limit + per_step, "stopped at the first step past its FLOs"
+    assert slow["cut"] == 0 and slow["seconds"] > 0.05, "sleeping costs no FLOs"
+    run_benchmark(v, tmp_path / "b")
+    again = {r["label"]: r for r in cells(tmp_path / "b").values()}
+    assert again["ascent"]["weights"] == ascent["weights"] and again["ascent"]["flos"] == ascent["flos"]
+
+
 def test_budget_without_retrain_uses_original_training_time(tmp_path, kit):
     out = tmp_path / "out"
     run_benchmark(validate(bench(tmp_path, "[ascent]", seeds="[0]", ratios="[10]")), out)
