@@ -25,21 +25,36 @@ class NoArgs(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
-def _existing_path(value: str, info: ValidationInfo) -> str:
+def _resolve(value: str, info: ValidationInfo) -> tuple[Path, str]:
+    """``value`` as a path from the benchmark file's folder (the validation context's ``base_dir``)."""
     base = (info.context or {}).get("base_dir")
     path = Path(value).expanduser()
-    if not path.is_absolute() and base is not None:
-        path = Path(base) / path
+    relative = not path.is_absolute() and base is not None
+    return (Path(base) / path if relative else path), (f" (relative to {base})" if relative else "")
+
+
+def _existing_path(value: str, info: ValidationInfo) -> str:
+    path, where = _resolve(value, info)
     if not path.exists():
-        where = f" (relative to {base})" if base is not None and not Path(value).expanduser().is_absolute() else ""
         raise ValueError(f"path {value!r} does not exist{where}")
     return str(path.resolve())
+
+
+def _hub_id_or_path(value: str, info: ValidationInfo) -> str:
+    path, _ = _resolve(value, info)
+    if value.startswith((".", "/", "~")) or path.exists():  # a local folder, as from_pretrained takes it
+        return _existing_path(value, info)
+    return value
 
 
 #: An args field naming a local file or folder (a dataset mirror, a words file): relative paths are
 #: taken from the benchmark file's folder, and a path that does not exist is an error of ``mubench
 #: validate`` located at the value, not a failure once the run has started. Stored absolute.
 LocalPath = Annotated[str, AfterValidator(_existing_path)]
+
+#: An args field naming a hub repository id or a local folder (what ``from_pretrained`` takes): a value
+#: that starts with ``.``, ``/`` or ``~``, or names an existing path, is a :data:`LocalPath`.
+HubIdOrPath = Annotated[str, AfterValidator(_hub_id_or_path)]
 
 
 def load_target(target: str) -> Any:

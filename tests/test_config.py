@@ -193,3 +193,24 @@ def test_model_that_does_not_serve_the_task(tmp_path, registry):
     text = GOOD.replace("  - name: toy_blobs", "  - name: gen_task\n    models: [textnet]\n  - name: toy_blobs")
     v = validate(write(tmp_path, text + "  - name: genonly\n"), registry=reg)
     assert v.skipped == [("toy_blobs", "genonly")]  # ascent applies to every kind
+
+
+def test_local_path_and_hub_id_or_path_args(tmp_path):
+    """Args that name files resolve from the benchmark file's folder (the validation context)."""
+    from pydantic import BaseModel, ValidationError
+
+    from mubench_harness.specs import HubIdOrPath, LocalPath
+
+    class Args(BaseModel):
+        data: LocalPath | None = None
+        model: HubIdOrPath | None = None
+
+    ctx = {"base_dir": tmp_path}
+    (tmp_path / "clip").mkdir()
+    (tmp_path / "rows.json").write_text("{}")
+    a = Args.model_validate({"data": "rows.json", "model": "clip"}, context=ctx)
+    assert a.data == str(tmp_path / "rows.json") and a.model == str(tmp_path / "clip")
+    assert Args.model_validate({"model": "openai/clip-vit-large-patch14"}, context=ctx).model == "openai/clip-vit-large-patch14"
+    for bad in ({"data": "missing.json"}, {"model": "./missing"}):
+        with pytest.raises(ValidationError, match="does not exist \\(relative to"):
+            Args.model_validate(bad, context=ctx)

@@ -8,7 +8,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from mubench_harness import hookimpl
 from mubench_harness.generative.settings import Sampling
-from mubench_harness.specs import LocalPath, TaskSpec
+from mubench_harness.specs import HubIdOrPath, LocalPath, TaskSpec
 
 
 class Args(BaseModel):
@@ -21,9 +21,9 @@ class Args(BaseModel):
     train_limit: int | None = Field(None, ge=1, description="seeded sample of the training images (None: all)")
     prompt_template: str = Field("a photo of a {label}", description="caption of every image of a class")
     max_caption_tokens: int = Field(16, ge=4, description="caption tokens (77 for Stable Diffusion's CLIP)")
-    classifier_id: str | None = Field(None, description="hub image classifier that judges generated images "
+    classifier_id: HubIdOrPath | None = Field(None, description="hub image classifier that judges generated images "
                                       "(its labels must follow the dataset's); None: a small CNN trained on train")
-    clip_model: str | None = Field(None, description="CLIP model (hub id or local folder with its tokenizer and "
+    clip_model: HubIdOrPath | None = Field(None, description="CLIP model (hub id or local folder with its tokenizer and "
                                    "image processor) for the CLIP score of generated images; None: no CLIP score")
     clip_weight: float = Field(100.0, gt=0, description="CLIP score = weight · max(cos, 0) (2.5 in Hessel et al.)")
     judge_epochs: int = Field(8, ge=1, description="epochs of the small CNN judge")
