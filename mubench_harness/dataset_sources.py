@@ -1,5 +1,6 @@
 """Reading a classification task's ``source: hub``: the hub dataset through ``datasets``, or a local
 mirror of it (a ``save_to_disk`` folder, or a folder of data files ``load_dataset`` reads).
+:func:`load_hub_dataset` is every task's way to the hub.
 
 Generative tasks read theirs with :func:`mubench_harness.generative.sources.load_hub_or_mirror`, which
 also takes single data files and keeps only the splits asked for. :func:`keep_latest` holds a task's
@@ -12,6 +13,27 @@ from pathlib import Path
 from typing import TypeVar
 
 T = TypeVar("T")
+
+
+#: the branch where the hub keeps its parquet export of a dataset (loading-script datasets included)
+PARQUET_EXPORT = "refs/convert/parquet"
+
+
+def load_hub_dataset(hub_id: str, *args, **kwargs):
+    """``datasets.load_dataset(hub_id, ...)``; a loading-script dataset (which datasets >= 4 no longer
+    runs, e.g. google/speech_commands) is read from the hub's parquet export of it instead, with a warning."""
+    import warnings
+
+    from datasets import load_dataset
+
+    try:
+        return load_dataset(hub_id, *args, **kwargs)
+    except RuntimeError as exc:
+        if "scripts are no longer supported" not in str(exc) or kwargs.get("revision"):
+            raise
+    warnings.warn(f"{hub_id} is a loading-script dataset; reading the hub's parquet export ({PARQUET_EXPORT})",
+                  stacklevel=2)
+    return load_dataset(hub_id, *args, **{**kwargs, "revision": PARQUET_EXPORT})
 
 
 def read_local_mirror(path: str):
@@ -29,9 +51,7 @@ def read_local_mirror(path: str):
 def load_hub_or_local(hub_id: str | None, path: str | None, *, task: str, splits: tuple[str, ...] = ()):
     """The raw dataset of the local mirror ``path`` if given, else of ``hub_id``; every split in
     ``splits`` must be there (an error naming ``task`` and the dataset otherwise)."""
-    from datasets import load_dataset
-
-    raw = read_local_mirror(path) if path else load_dataset(hub_id)
+    raw = read_local_mirror(path) if path else load_hub_dataset(hub_id)
     missing = set(splits) - set(raw)
     if missing:
         raise ValueError(f"{task}: dataset {path or hub_id!r} lacks split(s) {sorted(missing)}")

@@ -41,3 +41,29 @@ def test_keep_latest_builds_once_per_key_and_holds_only_the_last():
     assert keep_latest(cache, "a", build("a")) == "a" and keep_latest(cache, "a", build("again")) == "a"
     assert keep_latest(cache, "b", build("b")) == "b" and cache == {"b": "b"}
     assert built == ["a", "b"]
+
+
+def test_a_loading_script_dataset_is_read_from_the_parquet_export(monkeypatch):
+    import datasets
+
+    from mubench_harness.dataset_sources import PARQUET_EXPORT, load_hub_dataset
+
+    calls = []
+
+    def fake(hub_id, *args, **kwargs):
+        calls.append((hub_id, args, kwargs))
+        if kwargs.get("revision") != PARQUET_EXPORT:
+            raise RuntimeError("Dataset scripts are no longer supported, but found speech_commands.py")
+        return {"train": "rows"}
+
+    monkeypatch.setattr(datasets, "load_dataset", fake)
+    with pytest.warns(UserWarning, match="loading-script dataset; reading the hub's parquet export"):
+        assert load_hub_dataset("google/speech_commands", "v0.02") == {"train": "rows"}
+    assert calls == [("google/speech_commands", ("v0.02",), {}),
+                     ("google/speech_commands", ("v0.02",), {"revision": PARQUET_EXPORT})]
+    calls.clear()
+    with pytest.raises(RuntimeError, match="no longer supported"):  # a pinned revision is not replaced
+        load_hub_dataset("google/speech_commands", "v0.02", revision="abc123")
+    monkeypatch.setattr(datasets, "load_dataset", lambda *a, **kw: (_ for _ in ()).throw(RuntimeError("other")))
+    with pytest.raises(RuntimeError, match="other"):
+        load_hub_dataset("x/y")

@@ -14,8 +14,10 @@ def load_hub_or_mirror(hub_id: str, path: str | None, splits: tuple[str, ...], *
     """Return a ``DatasetDict`` with ``splits`` (those present) from ``path`` if given, else ``hub_id``."""
     from datasets import DatasetDict, load_dataset, load_from_disk
 
+    from ..dataset_sources import load_hub_dataset
+
     if path is None:
-        ds = load_dataset(hub_id, name) if name else load_dataset(hub_id)
+        ds = load_hub_dataset(hub_id, name) if name else load_hub_dataset(hub_id)
     else:
         p = Path(path).expanduser()
         if not p.exists():

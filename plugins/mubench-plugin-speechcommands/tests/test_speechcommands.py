@@ -57,6 +57,18 @@ def test_hub_loader_reads_a_mirror_in_the_real_schema(tmp_path):
     assert data["train"]["label"] == [35, 0, 22] and data["train"].features["label"].names[35] == "_silence_"
 
 
+def test_hub_id_is_read_through_the_shared_hub_loader(monkeypatch):
+    """google/speech_commands is a loading-script dataset: the task goes through load_hub_dataset,
+    which falls back to the hub's parquet export, with the v0.02 configuration."""
+    from mubench_harness import dataset_sources
+
+    asked = []
+    monkeypatch.setattr(dataset_sources, "load_hub_dataset", lambda *a, **kw: asked.append((a, kw)) or {})
+    with pytest.raises(ValueError, match="split 'train' not in google/speech_commands"):
+        build_task("speechcommands").load("hub")
+    assert asked == [(("google/speech_commands", "v0.02"), {})]
+
+
 def test_hub_loader_rejects_other_label_sets(tmp_path):
     from datasets import Audio, ClassLabel, Dataset, DatasetDict
 

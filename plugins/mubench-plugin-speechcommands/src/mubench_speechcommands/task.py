@@ -96,13 +96,15 @@ class SpeechCommandsTask(ClassificationTask):
         return DatasetDict(out)
 
     def _read_hub(self):
-        from datasets import load_dataset, load_from_disk
+        from datasets import load_from_disk
+
+        from mubench_harness.dataset_sources import load_hub_dataset
 
         if self.args.path:
             if not os.path.isdir(self.args.path):
                 raise FileNotFoundError(f"speechcommands: path {self.args.path!r} is not a folder written by DatasetDict.save_to_disk")
             return load_from_disk(self.args.path)
-        return load_dataset(self.args.hub_id, self.args.config)
+        return load_hub_dataset(self.args.hub_id, self.args.config)
 
     def _to_schema(self, ds, where: str):
         from datasets import Audio, ClassLabel

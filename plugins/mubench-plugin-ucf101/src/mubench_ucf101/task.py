@@ -132,9 +132,11 @@ class UCF101Task(ClassificationTask):
         return DatasetDict(out)
 
     def _from_hub(self):
-        from datasets import ClassLabel, DatasetDict, load_dataset
+        from datasets import ClassLabel, DatasetDict
 
-        raw = load_dataset(self.args.hub_id)
+        from mubench_harness.dataset_sources import load_hub_dataset
+
+        raw = load_hub_dataset(self.args.hub_id)
         a = self.args
         out = {}
         for split in ("train", "test"):
