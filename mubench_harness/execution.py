@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import copy
 import json
-import os
 import shutil
 import sys
 import time
@@ -130,8 +129,10 @@ class Runtime:
         self._original: tuple[tuple, Original] | None = None  # one original in memory at a time
         self._splits: dict[tuple[str, str, str, int], Split] = {}
         self._epoch_cost: dict[tuple, tuple[float, float]] = {}
-        #: this run's spilled columns (see data.column_buffer), removed when their encoding is dropped
-        self._spill = self.out / "cache" / "rows" / f"{os.getpid()}-{uuid.uuid4().hex[:8]}"
+        #: this run's spilled columns (see data.column_buffer), removed when their encoding is dropped; the
+        #: output folder is locked to this run, so what is there already was left by a killed run
+        shutil.rmtree(self.out / "cache" / "rows", ignore_errors=True)
+        self._spill = self.out / "cache" / "rows" / uuid.uuid4().hex[:12]
 
     def close(self) -> None:
         self._original = None

@@ -333,6 +333,9 @@ def test_spilled_columns_give_the_same_results_and_are_removed(tmp_path, kit, mo
     (tmp_path / "s.yaml").write_text(text)
     v = validate(tmp_path / "s.yaml")
     run_benchmark(v, tmp_path / "memory")
+    stale = tmp_path / "disk" / "cache" / "rows" / "left-by-a-killed-run"
+    stale.mkdir(parents=True)
+    (stale / "column-0.npy").write_bytes(b"x" * 100)
     monkeypatch.setenv("MUBENCH_SPILL_BYTES", "0")
     seen = []
     from mubench_harness import data
@@ -341,7 +344,7 @@ def test_spilled_columns_give_the_same_results_and_are_removed(tmp_path, kit, mo
     monkeypatch.setattr(data.ColumnBuffer, "finish", lambda self: seen.append(real(self)) or seen[-1])
     run_benchmark(v, tmp_path / "disk")
     assert seen and all(isinstance(c, data.DiskColumn) for c in seen), "every column went to a file"
-    assert not any((tmp_path / "disk" / "cache" / "rows").iterdir()), "spilled columns removed with the run"
+    assert not any((tmp_path / "disk" / "cache" / "rows").iterdir()), "spilled columns (and stale ones) removed"
     a, b = cells(tmp_path / "memory"), cells(tmp_path / "disk")
     assert a.keys() == b.keys()
     for key in a:
