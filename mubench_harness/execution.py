@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import copy
 import json
+import shutil
 import sys
 import time
 import traceback
+import uuid
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,13 +25,12 @@ import torch
 from .config import Validated, digest
 from .context import OptimizerRule, UnlearnContext
 from .contracts import Built, Task, seeded
-from .data import Rows
+from .data import SPILL_DIR, Rows
 from .located import value_loc
 from .metrics import Evaluation
 from .runner import Cell, CellOutcome
 from .signals import SignalCache, weights_hash
-from .resources import (build_device, check_checkpoint, fit_recipe, load_checkpoint, local_checkpoint, rows_digest,
-                        synchronize)
+from .resources import build_device, check_checkpoint, fit_recipe, load_checkpoint, local_checkpoint, synchronize
 from .splits import forget_indices, retain_indices
 from .store import Store, now
 from .training import Budget
@@ -128,9 +129,16 @@ class Runtime:
         self._original: tuple[tuple, Original] | None = None  # one original in memory at a time
         self._splits: dict[tuple[str, str, str, int], Split] = {}
         self._epoch_cost: dict[tuple, tuple[float, float]] = {}
+        #: this run's spilled columns (see data.column_buffer), removed when their encoding is dropped; the
+        #: output folder is locked to this run, so what is there already was left by a killed run
+        shutil.rmtree(self.out / "cache" / "rows", ignore_errors=True)
+        self._spill = self.out / "cache" / "rows" / uuid.uuid4().hex[:12]
 
     def close(self) -> None:
         self._original = None
+        self._prepared.clear()
+        self._splits.clear()
+        shutil.rmtree(self._spill, ignore_errors=True)
 
     # -- shared, computed once --------------------------------------------------------------------------
     def entry(self, task: str):
@@ -148,15 +156,20 @@ class Runtime:
         if key not in self._prepared:
             self._prepared.clear()  # encodings of one (task, model, scale) in memory at a time
             self._splits.clear()
+            shutil.rmtree(self._spill, ignore_errors=True)  # and their spilled columns on disk
             task, data = self.task(task_name)
             spec = self.registry.get("models", model)
             family = spec.load()(spec)
             built = family.build(task, scale, init="pretrained", seed=0)
             col = task.stratify_column
             strata = list(data["train"][col]) if col and col in data["train"].column_names else None
-            self._prepared[key] = Prepared(
-                task, family, built, task.encode(data["train"], built), task.encode(data["test"], built),
-                task.encode(data["ood"], built) if "ood" in data else None, strata)
+            token = SPILL_DIR.set(self._spill)  # a column too large for memory goes to a file here
+            try:
+                self._prepared[key] = Prepared(
+                    task, family, built, task.encode(data["train"], built), task.encode(data["test"], built),
+                    task.encode(data["ood"], built) if "ood" in data else None, strata)
+            finally:
+                SPILL_DIR.reset(token)
             self.work["encode"] += 1
         return self._prepared[key]
 
@@ -201,7 +214,7 @@ class Runtime:
 
         r = p.task.recipe
         recipe = {k: getattr(r, k) for k in ("epochs", "lr", "batch_size", "optimizer", "weight_decay", "momentum")}
-        key = digest({"start": weights_hash(built.model), "data": rows_digest(p.train), "recipe": recipe,
+        key = digest({"start": weights_hash(built.model), "data": p.train.digest(), "recipe": recipe,
                       "seed": cell.seed, "task": cell.task, "model": cell.model, "scale": cell.scale})
         folder = self.out / "cache" / "originals"
         path, meta_path = folder / f"{key}.safetensors", folder / f"{key}.json"

@@ -2,7 +2,6 @@
 hashes, and fitting a model with a task's recipe through the one loop."""
 from __future__ import annotations
 
-import hashlib
 import time
 from pathlib import Path
 from typing import Any
@@ -19,17 +18,6 @@ def synchronize(device: torch.device) -> None:
     """Wait for queued device work before reading the clock."""
     if device.type == "cuda":
         torch.cuda.synchronize(device)
-
-
-def rows_digest(rows: Rows) -> str:
-    """Content hash of encoded data (every column), for the original-model cache key."""
-    h = hashlib.sha256()
-    for name in sorted(rows.columns):
-        t = rows[name].detach().cpu().contiguous()
-        h.update(name.encode())
-        h.update(str(t.dtype).encode() + str(tuple(t.shape)).encode())
-        h.update(t.view(torch.uint8).numpy().tobytes() if t.dtype != torch.bool else t.numpy().tobytes())
-    return h.hexdigest()[:20]
 
 
 def build_device(bench) -> tuple[torch.device, Any]:

@@ -325,6 +325,35 @@ def test_a_cell_does_not_depend_on_what_ran_before_it(tmp_path, kit):
     assert unlearned_weights(tmp_path / "b") == first
 
 
+def test_spilled_columns_give_the_same_results_and_are_removed(tmp_path, kit, monkeypatch):
+    """A column written to disk (MUBENCH_SPILL_BYTES=0 spills everything) trains, unlearns and evaluates
+    exactly as in memory; the run's spill folder is gone when the run ends."""
+    text = ("name: s\nseeds: [0]\ndeletion_ratios: [10]\ntasks: [{name: blobs_column, args: {n_train: 120, "
+            "n_test: 60}, models: [toy_mlp]}]\nunlearners: [exact, {name: dropout_ascent, args: {lr: 0.01}}]\n")
+    (tmp_path / "s.yaml").write_text(text)
+    v = validate(tmp_path / "s.yaml")
+    run_benchmark(v, tmp_path / "memory")
+    stale = tmp_path / "disk" / "cache" / "rows" / "left-by-a-killed-run"
+    stale.mkdir(parents=True)
+    (stale / "column-0.npy").write_bytes(b"x" * 100)
+    monkeypatch.setenv("MUBENCH_SPILL_BYTES", "0")
+    seen = []
+    from mubench_harness import data
+
+    real = data.ColumnBuffer.finish
+    monkeypatch.setattr(data.ColumnBuffer, "finish", lambda self: seen.append(real(self)) or seen[-1])
+    run_benchmark(v, tmp_path / "disk")
+    assert seen and all(isinstance(c, data.DiskColumn) for c in seen), "every column went to a file"
+    assert not any((tmp_path / "disk" / "cache" / "rows").iterdir()), "spilled columns (and stale ones) removed"
+    a, b = cells(tmp_path / "memory"), cells(tmp_path / "disk")
+    assert a.keys() == b.keys()
+    for key in a:
+        assert a[key]["weights"] == b[key]["weights"]
+        ma, mb = metrics(tmp_path / "memory", key), metrics(tmp_path / "disk", key)
+        assert {k: v for k, v in ma.items() if not k.startswith("time/")} == \
+               {k: v for k, v in mb.items() if not k.startswith("time/")}
+
+
 def test_accelerate_backend(tmp_path, kit, monkeypatch):
     """The distributed block builds an accelerate.Accelerator that the original's training and the
     method's ctx.train both run through (single CPU process here), and that lets go of each cell's models."""

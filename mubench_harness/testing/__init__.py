@@ -144,6 +144,30 @@ def check_mini_builder_is_deterministic(build_mini, args: tuple, reseeded_args: 
     assert build(*reseeded_args)["train"][columns[0]] != a["train"][columns[0]]
 
 
+def check_encoding_spills(task: Task, dataset, built: Built, folder, column: str) -> None:
+    """Encoding ``dataset`` with every large column forced to disk (``column_buffer`` under ``folder``)
+    gives the rows the in-memory encoding gives, ``column`` a :class:`~mubench_harness.data.DiskColumn`."""
+    import os
+
+    from ..data import SPILL_DIR, DiskColumn
+
+    memory = task.encode(dataset, built)
+    token, before = SPILL_DIR.set(folder), os.environ.get("MUBENCH_SPILL_BYTES")
+    os.environ["MUBENCH_SPILL_BYTES"] = "0"
+    try:
+        disk = task.encode(dataset, built)
+    finally:
+        SPILL_DIR.reset(token)
+        if before is None:
+            del os.environ["MUBENCH_SPILL_BYTES"]
+        else:
+            os.environ["MUBENCH_SPILL_BYTES"] = before
+    assert isinstance(disk[column], DiskColumn), f"{column} was not written through column_buffer"
+    assert disk.columns.keys() == memory.columns.keys()
+    for a, b in zip(memory.batches(7), disk.batches(7)):
+        assert all(torch.equal(a[k], b[k]) for k in a), "spilled rows differ from the in-memory ones"
+
+
 def params_equal(a: torch.nn.Module, b: torch.nn.Module) -> bool:
     sa, sb = a.state_dict(), b.state_dict()
     return sa.keys() == sb.keys() and all(torch.equal(sa[k], sb[k]) for k in sa)

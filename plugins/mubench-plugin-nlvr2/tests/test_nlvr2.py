@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from mubench_harness.testing import TaskContract, accuracy, build_family, build_task, train_original
+from mubench_harness.testing import (TaskContract, accuracy, build_family, build_task, check_encoding_spills,
+                                     train_original)
 from mubench_nlvr2 import mini
 from mubench_nlvr2.task import to_label
 
@@ -162,3 +163,14 @@ def test_mini_generation_itself_is_deterministic():
     task = build_task("nlvr2", n_train=30, n_test=20)
     a, b = task._mini(), task._mini()
     assert a is not b and a["train"][:] == b["train"][:] and a["ood"][:] == b["ood"][:]
+
+
+def test_large_encodings_spill_to_disk_block_by_block(tmp_path, monkeypatch):
+    """Full-size data does not fit in memory: pixels are written in blocks through column_buffer, and
+    the rows read back from disk are the in-memory ones (blocks of 4 here, so several are written)."""
+    from mubench_nlvr2 import task as task_module
+
+    monkeypatch.setattr(task_module, "ENCODE_BLOCK", 4)
+    task = build_task("nlvr2")
+    data = task.load("mini")["train"].select(range(10))
+    check_encoding_spills(task, data, build_family("vilt").build(task, "tiny", seed=0), tmp_path, "pixel_values")

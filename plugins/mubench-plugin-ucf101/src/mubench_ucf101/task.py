@@ -10,10 +10,13 @@ import numpy as np
 import torch
 
 from mubench_harness.contracts import Built, ClassificationTask, TrainRecipe
-from mubench_harness.data import Rows
+from mubench_harness.data import Rows, column_buffer
 from mubench_harness.dataset_sources import keep_latest
 
 from . import mini
+
+#: clips decoded and written per block while encoding (bounds the memory of decoding)
+ENCODE_BLOCK = 256
 
 VIDEO_SUFFIXES = (".avi", ".mp4", ".mkv", ".webm", ".mov")
 #: VideoMAE checkpoints normalise with ImageNet's mean/std; a processor's own values win
@@ -169,32 +172,41 @@ class UCF101Task(ClassificationTask):
 
     def encode(self, dataset, built: Built) -> Rows:
         """Clips as uint8 [N, T, 3, S, S] (4x smaller than floats), normalised per batch in
-        :meth:`model_inputs`. Decoded videos (paths or bytes) are sampled to the model's frame count."""
-        import torch.nn.functional as F
-
+        :meth:`model_inputs`. Decoded videos (paths or bytes) are sampled to the model's frame count.
+        Clips are decoded block by block into a column that spills to disk when it is large (the full
+        UCF101 at 16 × 224² frames is about 23 GB)."""
         processor = built.processor
         if getattr(processor, "image_mean", None) is not None:
             self._mean = torch.tensor(processor.image_mean, dtype=torch.float32).view(1, 1, 3, 1, 1)
             self._std = torch.tensor(processor.image_std, dtype=torch.float32).view(1, 1, 3, 1, 1)
         frames, size = self._shape(built)
-        column = dataset.features["video"]
-        if getattr(column, "dtype", None) == "string" or type(column).__name__ == "Value":
-            clips = [read_frames(v if os.path.isabs(v) or not self.args.path else os.path.join(self.args.path, v), frames, size, v)
-                     for v in dataset["video"]]
-            video = torch.from_numpy(np.stack(clips))
-        elif isinstance(dataset[0]["video"], dict):  # a hub Video/bytes cell: {bytes, path}
-            video = torch.from_numpy(np.stack([read_frames(v.get("bytes") or v.get("path"), frames, size, str(v.get("path")))
-                                               for v in dataset["video"]]))
-        else:  # decoded arrays (mini): resample frames / resize only where the model wants another shape
-            video = torch.from_numpy(np.asarray(dataset.with_format("numpy")["video"], dtype=np.uint8))
-            if video.shape[1] != frames:
-                video = video[:, np.linspace(0, video.shape[1] - 1, frames).round().astype(int)]
-            if video.shape[-1] != size:
-                n, t = video.shape[:2]
-                video = F.interpolate(video.flatten(0, 1).float(), size=(size, size), mode="bilinear",
-                                      align_corners=False).round().clamp(0, 255).to(torch.uint8).view(n, t, 3, size, size)
+        video = column_buffer((len(dataset), frames, 3, size, size), np.uint8)
+        for start in range(0, len(dataset), ENCODE_BLOCK):
+            video.write(start, self._clips(dataset.select(range(start, min(start + ENCODE_BLOCK, len(dataset)))),
+                                           frames, size))
         labels = torch.as_tensor(np.asarray(dataset.with_format("numpy")["label"]), dtype=torch.long)
-        return Rows({"pixel_values": video, "labels": labels})
+        return Rows({"pixel_values": video.finish(), "labels": labels})
+
+    def _clips(self, part, frames: int, size: int) -> np.ndarray:
+        """uint8 [B, frames, 3, size, size] clips of the dataset rows ``part``."""
+        import torch.nn.functional as F
+
+        column = part.features["video"]
+        if getattr(column, "dtype", None) == "string" or type(column).__name__ == "Value":
+            return np.stack([read_frames(v if os.path.isabs(v) or not self.args.path else os.path.join(self.args.path, v),
+                                         frames, size, v) for v in part["video"]])
+        if isinstance(part[0]["video"], dict):  # a hub Video/bytes cell: {bytes, path}
+            return np.stack([read_frames(v.get("bytes") or v.get("path"), frames, size, str(v.get("path")))
+                             for v in part["video"]])
+        # decoded arrays (mini): resample frames / resize only where the model wants another shape
+        video = torch.from_numpy(np.asarray(part.with_format("numpy")["video"], dtype=np.uint8))
+        if video.shape[1] != frames:
+            video = video[:, np.linspace(0, video.shape[1] - 1, frames).round().astype(int)]
+        if video.shape[-1] != size:
+            n, t = video.shape[:2]
+            video = F.interpolate(video.flatten(0, 1).float(), size=(size, size), mode="bilinear",
+                                  align_corners=False).round().clamp(0, 255).to(torch.uint8).view(n, t, 3, size, size)
+        return video.numpy()
 
     def model_inputs(self, batch):
         pixels = batch["pixel_values"]

@@ -29,6 +29,9 @@ def mubench_tasks():
     yield TaskSpec(name="blobs_file", factory="mubench_testkit.impl:FileBlobs", summary="toy blobs read from a "
                    "local JSON file (test)", args=FileBlobsArgs, kind="classification", modality="tabular",
                    sources=("hub",))
+    yield TaskSpec(name="blobs_column", factory="mubench_testkit.impl:ColumnBlobs", summary="toy blobs whose "
+                   "features go through column_buffer (spilled to disk when large) (test)", args=BlobsArgs,
+                   kind="classification", modality="tabular", sources=("mini",), has_ood=True)
 
 
 @hookimpl

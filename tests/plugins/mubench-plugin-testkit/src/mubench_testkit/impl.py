@@ -76,3 +76,20 @@ class FileBlobs(BlobsTask):
                 if len(row.get("features", ())) != self.args.dim or not isinstance(row.get("label"), int):
                     raise ValueError(f"{self.args.path} {split} row {i}: need {self.args.dim} features and an int label")
         return DatasetDict({s: Dataset.from_list(splits[s]) for s in ("train", "test")})
+
+
+class ColumnBlobs(BlobsTask):
+    """The toy task with its features written block by block through ``column_buffer``, as a task with
+    a column too large for memory writes it."""
+
+    def encode(self, dataset, built):
+        import numpy as np
+        import torch
+
+        from mubench_harness.data import Rows, column_buffer
+
+        features = np.asarray(dataset["features"], dtype=np.float32)
+        x = column_buffer(features.shape, np.float32)
+        for start in range(0, len(features), 50):
+            x.write(start, features[start : start + 50])
+        return Rows({"x": x.finish(), "labels": torch.tensor(np.asarray(dataset["label"], dtype=np.int64))})
