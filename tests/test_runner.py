@@ -309,6 +309,14 @@ def test_given_original_is_not_trained(tmp_path, kit, cli_env):
     with pytest.raises(ValueError, match="given scales \\['large'\\] are not among its scales"):
         ModelSpec(name="m", factory="a:b", summary="s", scales={"tiny": None}, given=("large",))
 
+    # with a FLO budget, the given original's allowance is one epoch of the recipe's FLOs
+    flos = tmp_path / "f.yaml"
+    flos.write_text(path.read_text() + "budget: {measure: flos}\n")
+    run_benchmark(validate(flos), tmp_path / "flos")
+    asc = next(r for r in cells(tmp_path / "flos").values() if r["kind"] == "unlearned" and r["scale"] == "tiny")
+    notes = json.loads(asc["notes"])
+    assert notes["budget_source"].startswith("one epoch of the task recipe on Dr") and notes["budget_flops"] > 0
+
 
 def test_a_cell_does_not_depend_on_what_ran_before_it(tmp_path, kit):
     """A method drawing from torch's global RNG (dropout here) gives the same model whether its cell runs
