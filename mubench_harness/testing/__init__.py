@@ -144,28 +144,39 @@ def check_mini_builder_is_deterministic(build_mini, args: tuple, reseeded_args: 
     assert build(*reseeded_args)["train"][columns[0]] != a["train"][columns[0]]
 
 
-def check_encoding_spills(task: Task, dataset, built: Built, folder, column: str) -> None:
-    """Encoding ``dataset`` with every large column forced to disk (``column_buffer`` under ``folder``)
-    gives the rows the in-memory encoding gives, ``column`` a :class:`~mubench_harness.data.DiskColumn`."""
-    import os
+class SpillContract:
+    """For a task that writes a large column block by block through ``data.column_buffer``: forced to
+    disk (blocks of 4 rows, so several are written), its rows read back equal the in-memory encoding.
 
-    from ..data import SPILL_DIR, DiskColumn
+        class TestSpill(SpillContract):
+            name, family, module = "ucf101", "videomae", "mubench_ucf101.task"
+    """
 
-    memory = task.encode(dataset, built)
-    token, before = SPILL_DIR.set(folder), os.environ.get("MUBENCH_SPILL_BYTES")
-    os.environ["MUBENCH_SPILL_BYTES"] = "0"
-    try:
-        disk = task.encode(dataset, built)
-    finally:
-        SPILL_DIR.reset(token)
-        if before is None:
-            del os.environ["MUBENCH_SPILL_BYTES"]
-        else:
-            os.environ["MUBENCH_SPILL_BYTES"] = before
-    assert isinstance(disk[column], DiskColumn), f"{column} was not written through column_buffer"
-    assert disk.columns.keys() == memory.columns.keys()
-    for a, b in zip(memory.batches(7), disk.batches(7)):
-        assert all(torch.equal(a[k], b[k]) for k in a), "spilled rows differ from the in-memory ones"
+    name: ClassVar[str]  # the task
+    family: ClassVar[str]  # a model family serving it (tiny scale)
+    module: ClassVar[str]  # the task's module, whose ``ENCODE_BLOCK`` sets the rows per block
+    column: ClassVar[str] = "pixel_values"
+
+    def test_large_encodings_spill_to_disk_block_by_block(self, tmp_path, monkeypatch):
+        import importlib
+
+        from ..data import SPILL_DIR, DiskColumn
+
+        monkeypatch.setattr(importlib.import_module(self.module), "ENCODE_BLOCK", 4)
+        task = build_task(self.name)
+        dataset = task.load("mini")["train"].select(range(10))
+        built = build_family(self.family).build(task, "tiny", seed=0)
+        memory = task.encode(dataset, built)
+        monkeypatch.setenv("MUBENCH_SPILL_BYTES", "0")
+        token = SPILL_DIR.set(tmp_path)
+        try:
+            disk = task.encode(dataset, built)
+        finally:
+            SPILL_DIR.reset(token)
+        assert isinstance(disk[self.column], DiskColumn), f"{self.column} was not written through column_buffer"
+        assert disk.columns.keys() == memory.columns.keys()
+        for a, b in zip(memory.batches(7), disk.batches(7)):
+            assert all(torch.equal(a[k], b[k]) for k in a), "spilled rows differ from the in-memory ones"
 
 
 def params_equal(a: torch.nn.Module, b: torch.nn.Module) -> bool:

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import torch
 
-from mubench_harness.testing import (TaskContract, accuracy, build_family, build_task, check_encoding_spills,
+from mubench_harness.testing import (SpillContract, TaskContract, accuracy, build_family, build_task,
                                      train_original)
 from mubench_ucf101 import mini
 from mubench_ucf101.task import read_frames
@@ -119,12 +119,5 @@ def test_mini_generation_itself_is_deterministic():
     assert a is not b and a["train"][:] == b["train"][:] and a["ood"]["label"] == b["ood"]["label"]
 
 
-def test_large_encodings_spill_to_disk_block_by_block(tmp_path, monkeypatch):
-    """Full-size data does not fit in memory: pixels are written in blocks through column_buffer, and
-    the rows read back from disk are the in-memory ones (blocks of 4 here, so several are written)."""
-    from mubench_ucf101 import task as task_module
-
-    monkeypatch.setattr(task_module, "ENCODE_BLOCK", 4)
-    task = build_task("ucf101")
-    data = task.load("mini")["train"].select(range(10))
-    check_encoding_spills(task, data, build_family("videomae").build(task, "tiny", seed=0), tmp_path, "pixel_values")
+class TestSpill(SpillContract):
+    name, family, module = "ucf101", "videomae", "mubench_ucf101.task"
