@@ -52,11 +52,15 @@ class DiskColumn:
         pos = np.asarray(pos, dtype=np.int64)
         return pos if self.positions is None else self.positions[pos]
 
+    def _with_positions(self, positions: np.ndarray) -> DiskColumn:
+        """Other rows of the same open file (no second map of it)."""
+        out = DiskColumn.__new__(DiskColumn)
+        out.path, out.digest, out.array, out.positions = self.path, self.digest, self.array, positions
+        return out
+
     def take(self, pos) -> DiskColumn:
         """The rows at ``pos`` (relative to this column), still on disk."""
-        out = DiskColumn.__new__(DiskColumn)
-        out.path, out.digest, out.array, out.positions = self.path, self.digest, self.array, self._absolute(pos)
-        return out
+        return self._with_positions(self._absolute(pos))
 
     def gather(self, pos) -> torch.Tensor:
         """The rows at ``pos`` read into a tensor (in ascending file order, then put back in order)."""
@@ -195,11 +199,7 @@ class Rows:
 
 
 def _concat_disk(cols: list[DiskColumn]) -> DiskColumn:
-    positions = np.concatenate([c._absolute(np.arange(len(c))) for c in cols])
-    first = cols[0]
-    out = DiskColumn.__new__(DiskColumn)
-    out.path, out.digest, out.array, out.positions = first.path, first.digest, first.array, positions
-    return out
+    return cols[0]._with_positions(np.concatenate([c._absolute(np.arange(len(c))) for c in cols]))
 
 
 def to_device(batch: Mapping[str, torch.Tensor], device: torch.device | str) -> dict[str, torch.Tensor]:

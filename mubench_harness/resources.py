@@ -1,5 +1,5 @@
-"""Resources of a run that are not about one cell: the device and accelerator, checkpoints, content
-hashes, and fitting a model with a task's recipe through the one loop."""
+"""Resources of a run that are not about one cell: the device and accelerator, checkpoints, and
+fitting a model with a task's recipe through the one loop."""
 from __future__ import annotations
 
 import time
@@ -77,12 +77,11 @@ def check_checkpoint(file: Path) -> None:
         raise ValueError(f"{file} does not exist")
     try:
         with safe_open(str(file), framework="pt") as f:
-            if not list(f.keys()):
-                raise ValueError(f"{file} holds no tensors")
-    except ValueError:
-        raise
+            keys = list(f.keys())
     except Exception as exc:  # noqa: BLE001 - safetensors raises its own error type (and OSError)
         raise ValueError(f"{file} is not a readable safetensors file ({' '.join(str(exc).split())})") from None
+    if not keys:
+        raise ValueError(f"{file} holds no tensors")
 
 
 def load_checkpoint(model: torch.nn.Module, checkpoint: str, base_dir: Path) -> None:
