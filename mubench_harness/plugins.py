@@ -80,8 +80,14 @@ def _selected(name: str) -> bool:
 
 
 def _entry_points() -> list[tuple[metadata.EntryPoint, str, str]]:
-    found = []
+    found, seen = [], set()
     for dist in metadata.distributions():
+        # the first copy of a distribution on sys.path is the one imported; a second (an editable
+        # install's build leaves src/NAME.egg-info beside the source) is the same plugin, not a rival
+        key = (dist.metadata["Name"] or "").lower().replace("_", "-")
+        if key in seen:
+            continue
+        seen.add(key)
         for ep in dist.entry_points:
             if ep.group == GROUP:
                 found.append((ep, dist.metadata["Name"], dist.version))

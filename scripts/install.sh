@@ -1,22 +1,24 @@
 #!/usr/bin/env bash
-# Set up a fresh machine: the stack into the interpreter, then the core and every plugin (editable)
-# into .venv, which sees the stack through --system-site-packages.
-#   bash scripts/install.sh            (PYTHON=python3.11 to choose the interpreter)
+# Set up a fresh machine: everything goes into .venv, an environment the project owns; the interpreter
+# that runs this script is only read (never installed into: Debian's python3 refuses that, PEP 668).
+#   bash scripts/install.sh            (PYTHON=python3.12 to choose the interpreter)
+# uv builds the env (scripts/get_uv.py finds or fetches it into .tools/): it hard-links packages from
+# its cache, so tox's per-plugin envs get the same stack in seconds.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=${PYTHON:-python3}
+"$PY" -c 'import sys; sys.exit(sys.version_info < (3, 11))' || { echo "error: $PY is older than Python 3.11" >&2; exit 2; }
+UV=$("$PY" scripts/get_uv.py)
+# torch is pinned (requirements/stack.txt); a local wheel folder that pip is told about (PIP_FIND_LINKS)
+# is offered to uv too, which does not read pip's configuration. Elsewhere PyPI's torch is a CUDA
+# build that also runs on CPU: set UV_TORCH_BACKEND=cpu (or UV_INDEX) to take the CPU build instead.
+links=()
+for d in ${PIP_FIND_LINKS:-}; do links+=(--find-links "$d"); done
+export UV_LINK_MODE=${UV_LINK_MODE:-hardlink}
 
-# 1. the heavy stack, once per interpreter; plugins' own third-party dependencies beside it
-DS_BUILD_OPS=0 "$PY" -m pip install -q --disable-pip-version-check -r requirements/stack.txt
-mapfile -t extra < <("$PY" scripts/plugin_deps.py plugins)
-if [ "${#extra[@]}" -gt 0 ]; then
-  DS_BUILD_OPS=0 "$PY" -m pip install -q --disable-pip-version-check "${extra[@]}" torch==2.13.0
-fi
-
-# 2. the core and ALL plugins, editable, into .venv (no dependency resolution: the stack is there)
-[ -x .venv/bin/python ] || "$PY" -m venv --system-site-packages .venv
-args=(-e .)
+[ -x .venv/bin/python ] || "$UV" venv -q --python "$PY" .venv
+args=(-r requirements/stack.txt -e .)
 for p in plugins/mubench-plugin-*/; do args+=(-e "$p"); done
-.venv/bin/python -m pip install -q --disable-pip-version-check --no-deps --no-build-isolation "${args[@]}"
-echo "installed: $(.venv/bin/mubench list unlearners --json | .venv/bin/python -c 'import json,sys; print(len(json.load(sys.stdin)))') unlearners," \
+DS_BUILD_OPS=0 "$UV" pip install -q --python .venv/bin/python "${links[@]}" "${args[@]}"
+echo "installed into .venv: $(.venv/bin/mubench list unlearners --json | .venv/bin/python -c 'import json,sys; print(len(json.load(sys.stdin)))') unlearners," \
      "$(.venv/bin/mubench list tasks --json | .venv/bin/python -c 'import json,sys; print(len(json.load(sys.stdin)))') tasks"
