@@ -1,11 +1,10 @@
 """Fail unless exactly the expected mubench plugin distributions are importable here.
 
     python scripts/check_isolation.py NAME             # a plugin's env: mubench-plugin-NAME + declared companions
-    python scripts/check_isolation.py --companions NAME # print the companion plugin folders (tox installs them)
     python scripts/check_isolation.py                  # the core env: no plugin at all
 
 Each plugin must pass its tests with no other mubench plugin installed than the ones its `test` extra
-declares (a model family is tested on a task's batches, so it names that task plugin): a hidden
+declares (toxfile.py installs them; a model family is tested on a task's batches, so it names that task plugin): a hidden
 dependency on another plugin would otherwise go unnoticed.
 """
 from __future__ import annotations
@@ -33,9 +32,6 @@ def mubench_distributions() -> set[str]:
 
 
 def main(argv: list[str]) -> int:
-    if argv[:1] == ["--companions"]:
-        print("\n".join(str(PLUGINS / dist) for dist in companions(argv[1])))
-        return 0
     expected = {f"mubench-plugin-{argv[0]}", *companions(argv[0])} if argv else set()
     found = mubench_distributions()
     if found != expected:

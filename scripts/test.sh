@@ -4,6 +4,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export HF_HUB_OFFLINE=1 HF_DATASETS_OFFLINE=1 TRANSFORMERS_OFFLINE=1 OMP_NUM_THREADS=1
+# tox-uv's envs resolve the pinned torch like scripts/install.sh does (a local wheel folder pip knows of)
+[ -n "${UV_FIND_LINKS:-}" ] || [ -z "${PIP_FIND_LINKS:-}" ] || export UV_FIND_LINKS="${PIP_FIND_LINKS// /,}"
 
 # pytest exits 5 when it collects nothing: a plugin without tests is an error here, said plainly
 for p in plugins/mubench-plugin-*/; do
@@ -13,5 +15,4 @@ done
 # the core suite and every plugin's suite together, with all plugins installed (integration), then
 # the tox matrix: the core alone, and each plugin beside the core with only its declared companions
 .venv/bin/python -m pytest -q -p no:cacheprovider -n 2 -m "not slow" tests plugins/mubench-plugin-*/tests
-TOX=(.venv/bin/python -m tox)
-"${TOX[@]}" p -p "${TOX_PARALLEL:-2}" -e ALL
+.venv/bin/tox p -p "${TOX_PARALLEL:-2}" -e ALL
