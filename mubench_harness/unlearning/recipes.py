@@ -8,7 +8,7 @@ from ..data import Rows
 from ..training import Phase
 from .corruption import SALT_PAIRS, corrupted_forget, incompetent_teacher, retain_subset
 from .measure import kl_per_sample
-from .terms import Term, by_membership, distill, mean_loss, membership, task_loss, unpair
+from .terms import Term, by_membership, distill_by_row, mean_loss, membership, task_loss, unpair
 
 
 def randlabel_phase(ctx, batch_size: int, *, include_true: bool = False, curriculum=None,
@@ -23,22 +23,24 @@ def randlabel_phase(ctx, batch_size: int, *, include_true: bool = False, curricu
         # Both rows kinds share the measure: one forward pass over the whole mixed batch (splitting
         # it by membership would run two smaller passes for the same value).
         return Phase(name, rows, batch_size, mean_loss(Term("randlabel", measure)))
-    forget, retain = Term("forget", measure, curriculum=curriculum()), Term("retain", measure, curriculum=curriculum())
-    return Phase(name, rows, batch_size, by_membership(forget, retain, membership(ctx.forget, ctx.retain)))
+    # each row kind weighs with its own SuperLoss; the values come from one forward over the mixed batch
+    forget, retain = Term("forget", None, curriculum=curriculum()), Term("retain", None, curriculum=curriculum())
+    return Phase(name, rows, batch_size, by_membership(forget, retain, membership(ctx.forget, ctx.retain), joint=measure))
 
 
 def badt_phase(ctx, batch_size: int, *, retain_fraction: float = 0.3, tau: float = 1.0, curriculum=None,
                name: str = "badt") -> Phase:
     """Bad-T's pass: Df plus a seeded ``retain_fraction`` of Dr (disjoint from Df); target = the
-    incompetent teacher's softmax on Df rows, the original's on Dr rows; KL_τ(target‖θ), one mean."""
+    incompetent teacher's softmax on Df rows, the original's on Dr rows; KL_τ(target‖θ), one mean.
+    The student runs one forward over each mixed batch (BatchNorm statistics as in the reference)."""
     teacher = incompetent_teacher(ctx)
     subset = retain_subset(ctx, retain_fraction)
     ctx.notes["retain_subset_size"] = len(subset)
     make = curriculum or (lambda: None)
-    forget = Term("forget", distill(ctx.task, teacher, tau=tau, built=ctx.built), curriculum=make())
-    retain = Term("retain", distill(ctx.task, ctx.original, tau=tau, built=ctx.built), curriculum=make())
     is_forget = membership(ctx.forget, subset)
-    return Phase(name, Rows.concat([ctx.forget, subset]), batch_size, by_membership(forget, retain, is_forget))
+    joint = distill_by_row(ctx.task, teacher, ctx.original, is_forget, tau=tau, built=ctx.built)
+    forget, retain = Term("forget", None, curriculum=make()), Term("retain", None, curriculum=make())
+    return Phase(name, Rows.concat([ctx.forget, subset]), batch_size, by_membership(forget, retain, is_forget, joint=joint))
 
 
 def redirect_phase(ctx, batch_size: int, *, curriculum=None, name: str = "redirect") -> Phase:

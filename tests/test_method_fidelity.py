@@ -1,0 +1,146 @@
+"""Methods against their authors' code: each test pins one place where an earlier version of a method
+differed from its reference (issue 18) and fails on that version."""
+import copy
+from dataclasses import dataclass
+
+import numpy as np
+import pytest
+import torch
+import torch.nn.functional as F
+from scipy.special import lambertw
+from torch import nn
+
+from mubench_harness.contracts import Outputs
+from mubench_harness.data import Rows
+from mubench_harness.testing import registry, setting
+from mubench_harness.unlearning.corruption import retain_subset
+from mubench_harness.unlearning.curriculum import SuperLoss
+from mubench_harness.unlearning.terms import Term, distill
+
+
+def make(name, **args):
+    spec = registry().get("unlearners", name)
+    return spec.load()(spec.args(**args))
+
+
+def hand_superloss(loss: np.ndarray, tau: float, lam: float) -> tuple[np.ndarray, np.ndarray]:
+    """Castells et al. (2020), eq. 3–4 written out: σ* = exp(−W(½·max(−2/e, (ℓ − τ)/λ))) and the
+    loss (ℓ − τ)σ* + λ(log σ*)²; at the branch point W(−1/e) = −1."""
+    beta = 0.5 * np.maximum(-2 / np.e, (loss - tau) / lam)
+    w = np.array([-1.0 if b <= -1 / np.e + 1e-15 else lambertw(b, 0).real for b in beta])
+    sigma = np.exp(-w)
+    return sigma, (loss - tau) * sigma + lam * np.log(sigma) ** 2
+
+
+# -- SuperLoss ---------------------------------------------------------------------------------------
+def test_superloss_matches_a_hand_computation_with_lambert_w():
+    lam = 0.5
+    first, second = np.array([0.2, 1.0, 3.0, 7.0]), np.array([0.05, 2.0, 4.0, 9.0])
+    sl = SuperLoss(lam=lam, ema=0.9)
+    out1 = sl(torch.tensor(first, dtype=torch.float64))
+    tau1 = first.mean()
+    sigma1, value1 = hand_superloss(first, tau1, lam)
+    np.testing.assert_allclose(out1.numpy(), value1, rtol=1e-9)
+    out2 = sl(torch.tensor(second, dtype=torch.float64))
+    tau2 = 0.9 * tau1 + 0.1 * second.mean()  # the threshold is a moving average of batch means
+    _, value2 = hand_superloss(second, tau2, lam)
+    np.testing.assert_allclose(out2.numpy(), value2, rtol=1e-9)
+    # two hand-checked values of σ*: at ℓ = τ, W(0) = 0 so σ* = 1; at the clamp σ* = e
+    sigma, _ = hand_superloss(np.array([tau1, tau1 - 100.0]), tau1, lam)
+    np.testing.assert_allclose(sigma, [1.0, np.e], rtol=1e-12)
+    assert sigma1[0] > 1 > sigma1[-1]  # easy samples weigh more, hard ones less
+
+
+def test_ascent_term_weighs_the_positive_loss_then_negates():
+    """On an ascent term the sample already forgotten (high loss) must weigh LESS than the one still
+    known (low loss); weighing the negated loss inverts that (issue 18)."""
+    loss = torch.tensor([0.1, 6.0], dtype=torch.float64, requires_grad=True)
+    term = Term("forget", lambda m, b: b, ascent=True, curriculum=SuperLoss(lam=1.0))
+    value = term(None, loss)
+    value.sum().backward()
+    sigma, hand = hand_superloss(loss.detach().numpy(), float(loss.detach().mean()), 1.0)
+    np.testing.assert_allclose(value.detach().numpy(), -hand, rtol=1e-9)
+    np.testing.assert_allclose(loss.grad.numpy(), -sigma, rtol=1e-9)  # ∂/∂ℓ of −σ·ℓ with σ constant
+    assert abs(loss.grad[0]) > 1 > abs(loss.grad[1])
+
+
+# -- SCRUB's τ² ----------------------------------------------------------------------------------------
+class _NoiseTask:
+    """Outputs of kind 'noise' straight from a linear map (a diffusion task's shape of outputs)."""
+
+    def prepare_batch(self, batch, built):
+        return batch
+
+    def outputs(self, model, batch):
+        return Outputs(model(batch["x"]), kind="noise")
+
+
+def test_tau_squared_scales_logit_kl_only_never_noise_mse():
+    torch.manual_seed(0)
+    student, teacher = nn.Linear(3, 5), nn.Linear(3, 5)
+    batch = {"x": torch.randn(4, 3)}
+    noise = distill(_NoiseTask(), teacher, tau=4.0, scale_tau2=True)(student, batch)
+    with torch.no_grad():
+        mse = (student(batch["x"]) - teacher(batch["x"])).pow(2).mean(1)
+    assert torch.allclose(noise, mse, atol=1e-6)
+
+    class LogitTask(_NoiseTask):
+        def outputs(self, model, batch):
+            return Outputs(model(batch["x"]))
+
+    kl = distill(LogitTask(), teacher, tau=4.0, scale_tau2=True)(student, batch)
+    with torch.no_grad():
+        hand = F.kl_div(F.log_softmax(student(batch["x"]) / 4, -1), F.softmax(teacher(batch["x"]) / 4, -1),
+                        reduction="none").sum(-1) * 16
+    assert torch.allclose(kl, hand, atol=1e-6)
+
+
+# -- Bad-T: one forward over the mixed batch -------------------------------------------------------------
+@dataclass
+class _Out:
+    logits: torch.Tensor
+
+
+class _BatchNormMLP(nn.Module):
+    """The toy task's interface (``model(x=...)``, ``.logits``) with a BatchNorm layer, as in ResNet."""
+
+    def __init__(self, dim: int, classes: int, seed: int):
+        super().__init__()
+        torch.manual_seed(seed)
+        self.body = nn.Sequential(nn.Linear(dim, 16), nn.BatchNorm1d(16), nn.ReLU())
+        self.classifier = nn.Linear(16, classes)
+
+    def forward(self, x):
+        return _Out(self.classifier(self.body(x)))
+
+
+def test_badt_runs_one_student_forward_over_the_mixed_batch():
+    st = setting()
+    ctx = st.context(seed=1)
+    dim, classes = st.forget["x"].shape[1], int(st.train["labels"].max()) + 1
+    ctx.model = _BatchNormMLP(dim, classes, seed=0).train()
+    ctx.original = _BatchNormMLP(dim, classes, seed=1).eval().requires_grad_(False)
+    ctx.fresh_model = lambda s: _BatchNormMLP(dim, classes, seed=s)
+    student, original = copy.deepcopy(ctx.model), copy.deepcopy(ctx.original)
+    forwards = []
+    ctx.model.register_forward_hook(lambda *a: forwards.append(1))
+    make("badt", batch_size=100_000, lr=1e-6).unlearn(ctx)  # one step over Df + 30 % of Dr
+    assert ctx.result.steps == 1 and len(forwards) == 1, "one student forward per mixed batch"
+
+    subset = retain_subset(st.context(seed=1), 0.3)
+    x = torch.cat([st.forget["x"], subset["x"]])
+    teacher = _BatchNormMLP(dim, classes, seed=ctx.notes["teacher_seed"]).eval()
+    with torch.no_grad():
+        zs = student.train()(x).logits  # batch statistics of the whole mixed batch
+        target = torch.cat([teacher(st.forget["x"]).logits, original(subset["x"]).logits])
+    hand = F.kl_div(F.log_softmax(zs, -1), F.softmax(target, -1), reduction="batchmean")
+    assert abs(ctx.result.history[0][2] - hand.item()) < 1e-5
+
+
+def test_randlabel_with_superloss_runs_one_forward_per_mixed_batch():
+    st = setting()
+    ctx = st.context(seed=0)
+    forwards = []
+    ctx.model.register_forward_hook(lambda *a: forwards.append(1))
+    make("randlabel", batch_size=100_000, epochs=1, curriculum="superloss").unlearn(ctx)
+    assert ctx.result.steps == 1 and len(forwards) == 1
