@@ -87,12 +87,15 @@ def cmd_run(ns) -> int:
     from .runner import run_benchmark
 
     from .runner import DeviceUnavailable, RunInProgress
+    from .store import BadDatabase
 
     v = validate(ns.file)  # both phases before anything is created
     try:
         summary = run_benchmark(v, ns.output_dir, progress=None if not ns.no_progress else False)
     except (DeviceUnavailable, RunInProgress) as exc:
         raise BadInput(f"{ns.file}: {exc}") from None
+    except BadDatabase as exc:  # names the database file itself
+        raise BadInput(str(exc)) from None
     if summary.ran == 0:
         print(f"{summary.output_dir}: all {summary.cells} cells already done; nothing to run", file=sys.stderr)
     else:

@@ -210,7 +210,7 @@ class Runtime:
         return orig
 
     def _trained_original(self, cell: Cell, p: Prepared, built: Built) -> Original:
-        from safetensors.torch import load_model, save_model
+        from safetensors.torch import save_model
 
         r = p.task.recipe
         recipe = {k: getattr(r, k) for k in ("epochs", "lr", "batch_size", "optimizer", "weight_decay", "momentum")}
@@ -219,9 +219,9 @@ class Runtime:
         folder = self.out / "cache" / "originals"
         path, meta_path = folder / f"{key}.safetensors", folder / f"{key}.json"
         if path.is_file() and meta_path.is_file():
-            load_model(built.model, str(path), device="cpu")
-            meta = json.loads(meta_path.read_text())
-            return Original(built.model, "", meta["seconds"], meta["flops"], "cache")
+            cached = self._verified_cache(built.model, path, meta_path)
+            if cached is not None:
+                return cached
         model, seconds, flops = fit_recipe(p.task, p.built, built.model, p.train, seed=cell.seed, device=self.device,
                                            accelerator=self.accelerator)
         self.work["train_original"] += 1
@@ -229,8 +229,33 @@ class Runtime:
         tmp = path.with_suffix(".tmp")
         save_model(model, str(tmp))
         tmp.replace(path)  # atomic: a kill never leaves a half-written checkpoint under its final name
-        meta_path.write_text(json.dumps({"seconds": seconds, "flops": flops, "recipe": recipe, "seed": cell.seed}))
+        # the weights hash recorded now is checked before the file is ever used again
+        meta_path.write_text(json.dumps({"seconds": seconds, "flops": flops, "recipe": recipe, "seed": cell.seed,
+                                         "weights": weights_hash(model)}))
         return Original(model, "", seconds, flops, "trained")
+
+    @staticmethod
+    def _verified_cache(model: torch.nn.Module, path: Path, meta_path: Path) -> Original | None:
+        """The cached original loaded into ``model`` when its weights still hash to what was recorded at
+        caching; otherwise ``None`` (after a warning) and the caller retrains: a file changed on disk
+        (bit rot, an edit, another tool) would silently change every number built on it. Signals are
+        keyed by the weights hash, so a verified original also finds only its own cached signals."""
+        from safetensors.torch import load_model
+
+        try:
+            meta = json.loads(meta_path.read_text())
+            recorded = meta.get("weights")
+            model = copy.deepcopy(model)  # the caller's starting weights stay intact for a retraining
+            load_model(model, str(path), device="cpu")
+            actual = weights_hash(model)
+        except Exception as exc:  # noqa: BLE001 - an unreadable cache entry is recomputed, never trusted
+            recorded, actual = None, f"unreadable ({type(exc).__name__}: {' '.join(str(exc).split())})"
+        if recorded is not None and actual == recorded:
+            return Original(model, "", meta["seconds"], meta["flops"], "cache")
+        why = "no weights hash was recorded" if recorded is None and not actual.startswith("unreadable") else \
+            f"weights hash {actual} != {recorded} recorded at caching" if recorded else f"the file is {actual}"
+        print(f"warning: {path}: cached original not used ({why}); training it again", file=sys.stderr)
+        return None
 
     # -- evaluation --------------------------------------------------------------------------------
     def eval_splits(self, cell: Cell) -> dict[str, Rows]:

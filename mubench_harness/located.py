@@ -101,9 +101,15 @@ def _check_tags(node, loc: Loc, doc: Located, value_of_key: bool = False) -> Non
         kind = "python tags are not allowed" if "python" in node.tag else "unsupported tag"
         raise ConfigError(doc.file, *_mark(node), f"{kind}: {node.tag}")
     if isinstance(node, yaml.MappingNode):
+        seen: dict[str, tuple[int, int]] = {}  # PyYAML keeps the last of two equal keys without a word
         for key, value in node.value:
             if not isinstance(key, yaml.ScalarNode):
                 raise ConfigError(doc.file, *_mark(key), "mapping keys must be plain scalars")
+            if key.value in seen:
+                first = seen[key.value]
+                raise ConfigError(doc.file, *_mark(key), f"duplicate key {key.value!r}: already given at "
+                                  f"{doc.file}:{first[0]}:{first[1]} (one of the two would be dropped)")
+            seen[key.value] = _mark(key)
             _check_tags(key, loc + (key.value,), doc)
             _check_tags(value, loc + (key.value,), doc, value_of_key=True)
     elif isinstance(node, yaml.SequenceNode):

@@ -16,7 +16,9 @@ every task alike.
 from __future__ import annotations
 
 import hashlib
+import sys
 import weakref
+import zipfile
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
@@ -93,7 +95,9 @@ def _read(path: Path, idx: np.ndarray | None = None) -> Signals | None:
     try:
         with np.load(path, allow_pickle=False) as data:
             sig = {k: data[k] for k in data.files}
-    except (OSError, ValueError, EOFError):
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile) as exc:  # BadZipFile: bytes changed on disk (CRC)
+        print(f"warning: {path}: cached signals not used ({type(exc).__name__}: {exc}); computing them again",
+              file=sys.stderr)
         return None
     version = sig.pop("_version", None)
     if version is None or int(version) != VERSION or any(s not in sig for s in SIGNALS):

@@ -96,9 +96,40 @@ class CellRecord:
     metrics: dict[str, float | None] = field(default_factory=dict)
 
 
+class BadDatabase(ValueError):
+    """``results.db`` is not a readable mubench results database; ``str()`` is one line naming the file."""
+
+
+def check_database(path: str | Path) -> None:
+    """Raise :class:`BadDatabase` unless ``path`` is absent, empty, or an intact mubench database.
+
+    Opened read-only, so a damaged file is left byte-for-byte as it was (the user may want to recover
+    it); ``quick_check`` reads every page, which finds flipped bytes that a first query may miss."""
+    path = Path(path)
+    if not path.is_file() or path.stat().st_size == 0:
+        return
+    try:
+        db = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+    except sqlite3.Error as exc:
+        raise BadDatabase(f"{path}: cannot open the results database ({exc})") from None
+    try:
+        check = db.execute("PRAGMA quick_check").fetchall()
+        if [tuple(r) for r in check] != [("ok",)]:
+            raise BadDatabase(f"{path}: the results database is damaged ({check[0][0]}); move it away to start afresh")
+        tables = {r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+    except sqlite3.DatabaseError as exc:
+        raise BadDatabase(f"{path}: not a readable results database ({exc}); move it away to start afresh") from None
+    finally:
+        db.close()
+    if tables and not {"runs", "cells", "metrics"} <= tables:
+        raise BadDatabase(f"{path}: an SQLite database but not a mubench results database "
+                          f"(tables: {', '.join(sorted(tables))})")
+
+
 class Store:
     def __init__(self, path: str | Path):
         self.path = Path(path)
+        check_database(self.path)  # before any write: a damaged file stays as it is
         # isolation_level=None: we open every transaction ourselves with BEGIN IMMEDIATE
         self.db = sqlite3.connect(self.path, isolation_level=None, timeout=30)
         self.db.row_factory = sqlite3.Row
