@@ -36,12 +36,26 @@ def _shorthand(key: str):
     return model_validator(mode="before")(classmethod(convert))
 
 
+class RecipeOverride(Strict):
+    """``recipe:`` of a model entry: replaces fields of the training recipe the task gives this model
+    (for the original and for retraining); a field left out keeps the task's value."""
+
+    lr: float | None = Field(None, gt=0)
+    epochs: int | None = Field(None, ge=1)
+    batch_size: int | None = Field(None, ge=1)
+    weight_decay: float | None = Field(None, ge=0)
+    optimizer: Literal["adam", "adamw", "sgd"] | None = None
+    momentum: float | None = Field(None, ge=0)
+
+
 class ModelEntry(Strict):
     name: str
     scales: list[str] = Field(default_factory=lambda: ["tiny"], min_length=1)
     #: an already-trained original: a local safetensors file (or a folder holding ``model.safetensors``)
     #: or a hub repository id. Without it the harness trains the original with the task's recipe.
     checkpoint: str | None = None
+    #: fields of the task's training recipe replaced for this model's scales
+    recipe: RecipeOverride | None = None
     _short = _shorthand("name")
 
     @field_validator("scales")
@@ -74,9 +88,10 @@ class UnlearnerEntry(Strict):
 
 
 class OptimizerBlock(Strict):
-    """``authors``: each method's own recipe. ``paper``: MU-Bench's rule (Adam, batch 32, one lr)."""
+    """``authors``: each method's own recipe. ``paper``: MU-Bench's rule (Adam, batch 32, one lr).
+    ``mubench``: the MU-Bench authors' code (per task lr, epochs and batch, adjusted per method)."""
 
-    rule: Literal["authors", "paper"] = "authors"
+    rule: Literal["authors", "paper", "mubench"] = "authors"
     paper_lr: float = Field(1e-4, gt=0)
     paper_batch_size: int = Field(32, ge=1)
     _short = _shorthand("rule")
@@ -260,6 +275,15 @@ def check_plugins(bench: Benchmark, doc: Located, registry) -> Validated:
             raise doc.error(loc, f"unlearner {u.name!r} does not apply to any task of this benchmark "
                                  f"(task kinds: {', '.join(kinds)}; it applies to: {', '.join(spec.applies_to)})")
         skipped += [(t.name, u.display) for t in bench.tasks if t not in applies]
+
+    if bench.optimizer.rule == "mubench":
+        # the MU-Bench authors' code gives unlearning settings for some tasks only: say which, up front
+        lacking = [t.name for t in bench.tasks if task_specs[t.name].unlearning is None]
+        if lacking:
+            have = [s.name for s in registry.specs("tasks") if s.unlearning is not None]
+            raise doc.error(value_loc(doc, ("optimizer", "rule")),
+                            f"optimizer: mubench: no MU-Bench unlearning recipe for task(s) {', '.join(lacking)} "
+                            f"(tasks with one: {', '.join(have) or 'none'}); use 'authors' or 'paper'")
 
     if bench.metrics is None:
         metric_names = [s.name for s in registry.specs("metrics")]

@@ -14,15 +14,20 @@ from .training import Budget, LoopResult, Meter, OptimizerConfig, Phase, make_op
 
 @dataclass
 class OptimizerRule:
-    """``authors``: each method's own recipe. ``paper``: MU-Bench's rule (Adam, batch 32, lr)."""
+    """``authors``: each method's own recipe. ``paper``: MU-Bench's rule (Adam, batch 32, lr).
+    ``mubench``: the MU-Bench authors' code for this (task, method): its optimiser, lr, batch size and
+    epochs (:func:`mubench_harness.training_recipes.mubench_unlearning`; the runner sets the epochs)."""
 
     name: str = "authors"
     lr: float = 1e-4
     batch_size: int = 32
+    optimizer: str = "adam"
+    weight_decay: float = 0.0
+    epochs: int | None = None
 
     def resolve(self, authors: OptimizerConfig, batch_size: int) -> tuple[OptimizerConfig, int]:
-        if self.name == "paper":
-            return OptimizerConfig(name="adam", lr=self.lr), self.batch_size
+        if self.name in ("paper", "mubench"):
+            return OptimizerConfig(name=self.optimizer, lr=self.lr, weight_decay=self.weight_decay), self.batch_size
         return authors, batch_size
 
 

@@ -15,6 +15,7 @@ import torch.nn.functional as F
 from pydantic import BaseModel
 
 from .data import Rows
+from .specs import TrainRecipe  # torch-free: task specs declare recipes too
 
 if TYPE_CHECKING:
     from datasets import Dataset, DatasetDict
@@ -28,18 +29,6 @@ def seeded(seed: int) -> Iterator[None]:
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
         yield
-
-
-@dataclass
-class TrainRecipe:
-    """How a task trains its original model; retraining reuses it on Dr."""
-
-    epochs: int = 3
-    lr: float = 1e-3
-    batch_size: int = 32
-    optimizer: str = "adamw"
-    weight_decay: float = 0.0
-    momentum: float = 0.0
 
 
 @dataclass

@@ -15,7 +15,7 @@ import time
 import traceback
 import uuid
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
@@ -34,6 +34,7 @@ from .resources import build_device, check_checkpoint, fit_recipe, load_checkpoi
 from .splits import forget_indices, retain_indices
 from .store import Store, now
 from .training import Budget
+from .training_recipes import benchmark_recipes, mubench_unlearning
 
 
 @dataclass
@@ -121,6 +122,7 @@ class Runtime:
         self.device, self.accelerator = device or build_device(v.bench)
         o = v.bench.optimizer
         self.rule = OptimizerRule(o.rule, lr=o.paper_lr, batch_size=o.paper_batch_size)
+        self._recipes = None  # (task, model, scale) -> training recipe, resolved on first use
         self.signals = SignalCache(self.out / "cache" / "signals")
         self.work: Counter[str] = Counter()
         self._tasks: dict[str, tuple[Task, Any]] = dict(tasks or {})
@@ -173,6 +175,22 @@ class Runtime:
             self.work["encode"] += 1
         return self._prepared[key]
 
+    def recipe(self, cell: Cell):
+        """The training recipe of the cell's (task, model, scale): original, retraining, budget epoch."""
+        if self._recipes is None:
+            self._recipes = benchmark_recipes(self.v)
+        return self._recipes[(cell.task, cell.model, cell.scale)]
+
+    def rule_for(self, cell: Cell, method: str) -> OptimizerRule:
+        """The benchmark's optimiser rule; ``mubench`` resolves per (task, method) from the task spec."""
+        if self.rule.name != "mubench":
+            return self.rule
+        u = mubench_unlearning(self.registry.get("tasks", cell.task), method)
+        if u is None:  # validation refuses this; a Runtime built by hand gets the same message
+            raise ValueError(f"optimizer: mubench: task {cell.task!r} has no MU-Bench unlearning recipe")
+        return OptimizerRule("mubench", lr=u["lr"], batch_size=u["batch_size"], optimizer=u["optimizer"],
+                             weight_decay=u["weight_decay"], epochs=u["epochs"])
+
     def split(self, cell: Cell) -> Split:
         key = (cell.task, cell.model, cell.scale, cell.ratio)
         if key not in self._splits:
@@ -212,7 +230,7 @@ class Runtime:
     def _trained_original(self, cell: Cell, p: Prepared, built: Built) -> Original:
         from safetensors.torch import save_model
 
-        r = p.task.recipe
+        r = self.recipe(cell)
         recipe = {k: getattr(r, k) for k in ("epochs", "lr", "batch_size", "optimizer", "weight_decay", "momentum")}
         key = digest({"start": weights_hash(built.model), "data": p.train.digest(), "recipe": recipe,
                       "seed": cell.seed, "task": cell.task, "model": cell.model, "scale": cell.scale})
@@ -223,7 +241,7 @@ class Runtime:
             if cached is not None:
                 return cached
         model, seconds, flops = fit_recipe(p.task, p.built, built.model, p.train, seed=cell.seed, device=self.device,
-                                           accelerator=self.accelerator)
+                                           accelerator=self.accelerator, recipe=r)
         self.work["train_original"] += 1
         folder.mkdir(parents=True, exist_ok=True)
         tmp = path.with_suffix(".tmp")
@@ -352,6 +370,8 @@ class Runtime:
         self._advance("evaluated")
         rec.seconds, rec.flos, rec.weights = orig.seconds, orig.flops, orig.weights
         rec.notes = {"source": orig.source, "train_size": len(p.train), **self._sizes(cell)}
+        if orig.source in ("trained", "cache"):
+            rec.notes["recipe"] = asdict(self.recipe(cell))
         if errors:
             rec.notes["metric_errors"] = errors
         if ev.na_reasons:
@@ -380,7 +400,8 @@ class Runtime:
         if key not in self._epoch_cost:
             p = self.prepared(cell.task, cell.model, cell.scale)
             model = copy.deepcopy(orig.model).requires_grad_(True)
-            _, seconds, flops = fit_recipe(p.task, p.built, model, sp.retain, seed=cell.seed, device=self.device, epochs=1)
+            _, seconds, flops = fit_recipe(p.task, p.built, model, sp.retain, seed=cell.seed, device=self.device, epochs=1,
+                                           recipe=self.recipe(cell))
             self._epoch_cost[key] = (seconds, flops)
             self.work["budget_epoch"] += 1
         return self._epoch_cost[key]
@@ -390,7 +411,11 @@ class Runtime:
         self._advance("original ready")
         p, sp = self.prepared(cell.task, cell.model, cell.scale), self.split(cell)
         spec = self.registry.get("unlearners", cell.unlearner)
-        method = spec.load()(self.v.unlearner_args[cell.label])
+        rule = self.rule_for(cell, spec.name)
+        args = self.v.unlearner_args[cell.label]
+        if rule.epochs is not None and "epochs" in type(args).model_fields:  # mubench: the authors' epochs
+            args = args.model_copy(update={"epochs": rule.epochs})
+        method = spec.load()(args)
         retrain_sig, retrain_s, retrain_f = self.retrain_reference(cell)
         budget, budget_source = self._budget(cell, orig, sp, (retrain_s, retrain_f))
         device = self.device
@@ -405,8 +430,8 @@ class Runtime:
             seed=seed,
             fresh_model=lambda s: family.build(task, scale, init="random", seed=s).model.to(device),
             starting_model=lambda: family.build(task, scale, init="pretrained", seed=seed).model.to(device),
-            recipe=task.recipe,
-            rule=self.rule,
+            recipe=self.recipe(cell),
+            rule=rule,
             accelerator=self.accelerator,
             device=device,
         )
@@ -437,8 +462,10 @@ class Runtime:
         self._advance("evaluated")
         rec.seconds, rec.flos, rec.cut, rec.weights = seconds, ctx.meter.flops, bool(ctx.result.cut), weights
         rec.budget_seconds = None if by_flops else budget
-        rec.optimizer = {"rule": self.rule.name, "paper_lr": self.rule.lr, "paper_batch_size": self.rule.batch_size,
+        rec.optimizer = {"rule": rule.name, "paper_lr": self.rule.lr, "paper_batch_size": self.rule.batch_size,
                          "used": ctx.notes.get("optimizer")}
+        if rule.name == "mubench":
+            rec.optimizer["mubench"] = {"lr": rule.lr, "batch_size": rule.batch_size, "epochs": rule.epochs}
         rec.notes = {**ctx.notes, "budget_source": budget_source, "steps": ctx.result.steps, "epochs": ctx.result.epochs,
                      "original_source": orig.source, **self._sizes(cell)}
         if by_flops:

@@ -36,10 +36,11 @@ def build_device(bench) -> tuple[torch.device, Any]:
 
 
 def fit_recipe(task: Task, built: Built, model: torch.nn.Module, rows: Rows, *, seed: int, device: torch.device,
-               accelerator=None, epochs: int | None = None) -> tuple[torch.nn.Module, float, float]:
-    """Train ``model`` on ``rows`` with the task's recipe (the original's training, or one epoch of it
-    for a given original's budget). Returns the model (unwrapped), wall-clock seconds and FLOs."""
-    r = task.recipe
+               accelerator=None, epochs: int | None = None, recipe=None) -> tuple[torch.nn.Module, float, float]:
+    """Train ``model`` on ``rows`` with ``recipe`` (default: the task class's own; the runner passes the
+    one :func:`~mubench_harness.training_recipes.training_recipe` resolves) — the original's training, or
+    one epoch of it for a given original's budget. Returns the model (unwrapped), seconds and FLOs."""
+    r = recipe or task.recipe
     model = model.to(device).train()
     opt = make_optimizer(model.parameters(), OptimizerConfig(name=r.optimizer, lr=r.lr, weight_decay=r.weight_decay, momentum=r.momentum))
     if accelerator is not None:

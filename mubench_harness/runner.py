@@ -83,8 +83,12 @@ def _task_settings(v: Validated, t) -> dict[str, Any]:
 def run_config(v: Validated) -> dict[str, Any]:
     """The benchmark as written plus every argument as resolved (defaults filled in): what a run
     records, so decoding, sampling and method settings are read from results, not from source."""
+    from .training_recipes import benchmark_recipes, recipes_record
+
     resolved = {"tasks": {name: a.model_dump(mode="json") for name, a in v.task_args.items()},
-                "unlearners": {label: a.model_dump(mode="json") for label, a in v.unlearner_args.items()}}
+                "unlearners": {label: a.model_dump(mode="json") for label, a in v.unlearner_args.items()},
+                # "task/model/scale" -> the recipe that trains the original and retrains, with its source
+                "recipes": recipes_record(benchmark_recipes(v))}
     return {**v.bench.model_dump(mode="json"), "resolved_args": resolved}
 
 
@@ -99,6 +103,8 @@ def expand_grid(v: Validated) -> list[Cell]:
         for m in t.models:
             for scale in m.scales:
                 base = {**_task_settings(v, t), "model": m.name, "scale": scale, "checkpoint": m.checkpoint}
+                if m.recipe is not None:  # an overridden recipe makes other cells (digests without it stay as they were)
+                    base["recipe"] = m.recipe.model_dump(mode="json", exclude_none=True)
                 for seed in bench.seeds:
                     for ratio in bench.deletion_ratios:
                         group = [u for u in bench.unlearners if (t.name, u.display) not in skipped

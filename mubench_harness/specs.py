@@ -8,7 +8,7 @@ importing the component itself.
 from __future__ import annotations
 
 import importlib
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field, is_dataclass
 from pathlib import Path
 from typing import Annotated, Any, ClassVar
 
@@ -68,6 +68,51 @@ def load_target(target: str) -> Any:
     return obj
 
 
+def _jsonable(value: Any) -> Any:
+    """Tuples as lists, dataclasses (recipes) as dicts, recursively: what ``json.dumps`` takes."""
+    if is_dataclass(value):
+        return {k: _jsonable(v) for k, v in asdict(value).items()}
+    if isinstance(value, dict):
+        return {k: _jsonable(v) for k, v in value.items()}
+    return list(value) if isinstance(value, tuple) else value
+
+
+@dataclass
+class TrainRecipe:
+    """How an original model is trained; exact retraining reuses it on Dr. ``source`` says where the
+    numbers come from (the MU-Bench authors' file, a model's own fine-tuning recipe), recorded with runs."""
+
+    epochs: int = 3
+    lr: float = 1e-3
+    batch_size: int = 32
+    optimizer: str = "adamw"
+    weight_decay: float = 0.0
+    momentum: float = 0.0
+    source: str = ""
+
+
+@dataclass(frozen=True)
+class MethodAdjustment:
+    """How the MU-Bench authors' unlearning recipe of a task changes for one method."""
+
+    lr_factor: float = 1.0
+    epochs: int | None = None  # None: the task's unlearning epochs
+
+
+@dataclass(frozen=True)
+class UnlearningRecipe:
+    """The MU-Bench authors' unlearning rule for a task (``optimizer: mubench``): one optimiser, learning
+    rate, batch size and epoch count per task, adjusted per method (their ``gen_config.py``)."""
+
+    lr: float
+    epochs: int
+    batch_size: int = 32
+    optimizer: str = "adamw"  # the transformers Trainer's default, which the authors' scripts use
+    weight_decay: float = 0.0
+    methods: dict[str, MethodAdjustment] = field(default_factory=dict)
+    source: str = ""
+
+
 @dataclass(frozen=True)
 class Spec:
     """Common shape of every registered component."""
@@ -88,7 +133,7 @@ class Spec:
         for key, value in self.__dict__.items():
             if key in out or key == "args":
                 continue
-            out[key] = list(value) if isinstance(value, tuple) else value
+            out[key] = _jsonable(value)
         out["args"] = self.args.model_json_schema().get("properties", {})
         return out
 
@@ -102,6 +147,12 @@ class TaskSpec(Spec):
     modality: str = "tabular"
     sources: tuple[str, ...] = ("mini",)
     has_ood: bool = False
+    #: real-scale training recipes, keyed ``"family:scale"``, ``"family"`` or ``"*"`` (most specific wins;
+    #: :func:`mubench_harness.training_recipes.training_recipe`). The mini source and offline-built
+    #: scales use the task class's own ``recipe`` (the tiny models' recipe).
+    recipes: dict[str, TrainRecipe] = field(default_factory=dict)
+    #: the MU-Bench authors' unlearning rule for this task (``optimizer: mubench``); None: they give none
+    unlearning: UnlearningRecipe | None = None
 
 
 @dataclass(frozen=True)
@@ -114,6 +165,10 @@ class ModelSpec(Spec):
     #: scales whose pretrained weights ARE the original (the paper takes ViLT-NLVR2, Alpaca/Vicuna and
     #: Stable Diffusion as given): no training, and exact retraining is not applicable to them
     given: tuple[str, ...] = ()
+    #: tasks whose training set the given scales were fine-tuned on (ViLT-NLVR2: ``("nlvr2",)``): there Df
+    #: and Dr are members of the original's training data; on any other task a given original never saw
+    #: them, so membership attacks and the knowledge gap are n/a (Alpaca/Vicuna on BioFact, SD v1.4)
+    given_members: tuple[str, ...] = ()
 
     def __post_init__(self):
         unknown = [s for s in self.given if s not in self.scales]

@@ -84,7 +84,7 @@ STRUCTURE_ERRORS = [
     ("name: x\ndeletion_ratios: [0]\ntasks: [{name: t, models: [m]}]\nunlearners: [a]\n", 2, 19, "greater than or equal to 1"),
     ("name: x\ndeletion_ratios: [2.5]\ntasks: [{name: t, models: [m]}]\nunlearners: [a]\n", 2, 19, "valid integer"),
     ("name: x\nseeds: [1, 1]\ntasks: [{name: t, models: [m]}]\nunlearners: [a]\n", 2, 8, "listed twice"),
-    ("name: x\ntasks: [{name: t, models: [m]}]\nunlearners: [a]\noptimizer: fancy\n", 4, 12, "'authors' or 'paper'"),
+    ("name: x\ntasks: [{name: t, models: [m]}]\nunlearners: [a]\noptimizer: fancy\n", 4, 12, "'paper' or 'mubench'"),
     ("name: x\ntasks: [{name: t, models: [m]}]\nunlearners: [a]\ndistributed: {zero_stage: 3}\n", 4, 14, "needs backend: deepspeed"),
     ("name: x\ntasks: [{name: t, models: [m]}]\nunlearners: [a]\ndistributed: {backend: deepspeed}\n", 4, 14,
      "deepspeed is not supported yet"),

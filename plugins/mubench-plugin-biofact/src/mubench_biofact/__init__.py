@@ -7,7 +7,16 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from mubench_harness import hookimpl
 from mubench_harness.generative.settings import Decoding
-from mubench_harness.specs import LocalPath, TaskSpec
+from mubench_harness.specs import LocalPath, TaskSpec, TrainRecipe
+
+#: The LLMs are taken as given (no original is trained): this recipe sizes the budget's one epoch. It is
+#: the models' own instruction tuning, tatsu-lab/stanford_alpaca README: AdamW lr 2e-5 (13B: 1e-5), batch
+#: 128, 3 epochs, no weight decay
+_SRC = "tatsu-lab/stanford_alpaca README (fine-tuning hyperparameters)"
+RECIPES = {
+    "*": TrainRecipe(epochs=3, lr=2e-5, batch_size=128, optimizer="adamw", source=_SRC),
+    "llama:alpaca-13b": TrainRecipe(epochs=5, lr=1e-5, batch_size=128, optimizer="adamw", source=_SRC),
+}
 
 
 class Args(BaseModel):
@@ -42,4 +51,5 @@ def mubench_tasks():
         modality="text",
         sources=("hub", "mini"),
         has_ood=False,
+        recipes=RECIPES,
     )

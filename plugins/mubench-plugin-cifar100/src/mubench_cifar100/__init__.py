@@ -2,7 +2,20 @@
 from pydantic import BaseModel, ConfigDict, Field
 
 from mubench_harness import hookimpl
-from mubench_harness.specs import LocalPath, TaskSpec
+from mubench_harness.specs import LocalPath, MethodAdjustment, TaskSpec, TrainRecipe, UnlearningRecipe
+
+#: CLU-UML/MU-Bench experiment/cifar100/gen_config.py: the HF Trainer (AdamW), lr 1e-5, weight decay 1e-4,
+#: batch 128, 300 epochs to train (ViT 100; ViT-large at half the batch), best epoch by accuracy
+_SRC = "CLU-UML/MU-Bench experiment/cifar100/gen_config.py"
+RECIPES = {
+    "*": TrainRecipe(epochs=300, lr=1e-5, batch_size=128, optimizer="adamw", weight_decay=1e-4, source=_SRC),
+    "vit": TrainRecipe(epochs=100, lr=1e-5, batch_size=128, optimizer="adamw", weight_decay=1e-4, source=_SRC),
+    "vit:large": TrainRecipe(epochs=100, lr=1e-5, batch_size=64, optimizer="adamw", weight_decay=1e-4, source=_SRC),
+}
+#: unlearning (same file): the template's lr 1e-5 over 10 epochs; NegGrad × 5, RandLabel/Bad-T/SalUn × 10
+UNLEARNING = UnlearningRecipe(lr=1e-5, epochs=10, batch_size=128, weight_decay=1e-4, source=_SRC, methods={
+    "neggrad": MethodAdjustment(lr_factor=5), "randlabel": MethodAdjustment(lr_factor=10),
+    "badt": MethodAdjustment(lr_factor=10), "salun": MethodAdjustment(lr_factor=10)})
 
 
 class Cifar100Args(BaseModel):
@@ -30,4 +43,6 @@ def mubench_tasks():
         modality="image",
         sources=("hub", "mini"),
         has_ood=True,
+        recipes=RECIPES,
+        unlearning=UNLEARNING,
     )

@@ -2,7 +2,15 @@
 from pydantic import BaseModel, ConfigDict, Field
 
 from mubench_harness import hookimpl
-from mubench_harness.specs import LocalPath, MetricSpec, TaskSpec
+from mubench_harness.specs import LocalPath, MethodAdjustment, MetricSpec, TaskSpec, TrainRecipe, UnlearningRecipe
+
+#: CLU-UML/MU-Bench experiment/ddi2013/gen_config.py: the HF Trainer (AdamW), lr 5e-5, batch 32, 20 epochs
+#: to train, max 128 tokens, best epoch by accuracy
+_SRC = "CLU-UML/MU-Bench experiment/ddi2013/gen_config.py"
+RECIPES = {"*": TrainRecipe(epochs=20, lr=5e-5, batch_size=32, optimizer="adamw", source=_SRC)}
+#: unlearning (same file): lr 5e-5 over 8 epochs; NegGrad lr ÷ 5 over 6 epochs; Bad-T lr × 10
+UNLEARNING = UnlearningRecipe(lr=5e-5, epochs=8, batch_size=32, source=_SRC, methods={
+    "neggrad": MethodAdjustment(lr_factor=0.2, epochs=6), "badt": MethodAdjustment(lr_factor=10)})
 
 #: class ids of the task: 0 = no interaction (DDI-false), then the four DDI types
 RELATIONS = ("false", "mechanism", "effect", "advise", "int")
@@ -39,6 +47,8 @@ def mubench_tasks():
         modality="text",
         sources=("hub", "mini"),
         has_ood=False,
+        recipes=RECIPES,
+        unlearning=UNLEARNING,
     )
 
 

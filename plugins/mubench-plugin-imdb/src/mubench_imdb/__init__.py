@@ -2,7 +2,16 @@
 from pydantic import BaseModel, ConfigDict, Field
 
 from mubench_harness import hookimpl
-from mubench_harness.specs import LocalPath, TaskSpec
+from mubench_harness.specs import LocalPath, MethodAdjustment, TaskSpec, TrainRecipe, UnlearningRecipe
+
+#: CLU-UML/MU-Bench experiment/imdb/gen_config.py: the HF Trainer (AdamW), lr 5e-5, batch 32, 20 epochs
+#: to train, max 128 tokens (set ``max_length: 128`` in the benchmark file), best epoch by accuracy
+_SRC = "CLU-UML/MU-Bench experiment/imdb/gen_config.py"
+RECIPES = {"*": TrainRecipe(epochs=20, lr=5e-5, batch_size=32, optimizer="adamw", source=_SRC)}
+#: unlearning (same file): lr 5e-5 over 6 epochs; NegGrad lr ÷ 5 (their 2 % setting; ÷ 10 above) over 12
+#: epochs; Bad-T lr × 2 over 10 epochs
+UNLEARNING = UnlearningRecipe(lr=5e-5, epochs=6, batch_size=32, source=_SRC, methods={
+    "neggrad": MethodAdjustment(lr_factor=0.2, epochs=12), "badt": MethodAdjustment(lr_factor=2, epochs=10)})
 
 
 class ImdbArgs(BaseModel):
@@ -33,4 +42,6 @@ def mubench_tasks():
         modality="text",
         sources=("hub", "mini"),
         has_ood=True,
+        recipes=RECIPES,
+        unlearning=UNLEARNING,
     )

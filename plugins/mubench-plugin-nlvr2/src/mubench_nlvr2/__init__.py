@@ -5,7 +5,15 @@ Registration only; the implementation (``mubench_nlvr2.task``) is imported when 
 from pydantic import BaseModel, ConfigDict, Field
 
 from mubench_harness import hookimpl
-from mubench_harness.specs import LocalPath, TaskSpec
+from mubench_harness.specs import LocalPath, TaskSpec, TrainRecipe, UnlearningRecipe
+
+#: CLU-UML/MU-Bench experiment/nlvr2/gen_config.py: lr 1e-5, batch 32, 20 epochs (the HF Trainer, AdamW).
+#: The authors train nothing (ViLT-NLVR2 is taken as given): this recipe sizes a given original's budget
+#: epoch and trains the original of any other family
+_SRC = "CLU-UML/MU-Bench experiment/nlvr2/gen_config.py"
+RECIPES = {"*": TrainRecipe(epochs=20, lr=1e-5, batch_size=32, optimizer="adamw", source=_SRC)}
+#: unlearning (same file): lr 1e-5 over 6 epochs for every method
+UNLEARNING = UnlearningRecipe(lr=1e-5, epochs=6, batch_size=32, source=_SRC)
 
 
 class NLVR2Args(BaseModel):
@@ -43,4 +51,6 @@ def mubench_tasks():
         modality="image-image-text",
         sources=("hub", "mini"),
         has_ood=True,
+        recipes=RECIPES,
+        unlearning=UNLEARNING,
     )

@@ -8,7 +8,13 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from mubench_harness import hookimpl
 from mubench_harness.generative.settings import Sampling
-from mubench_harness.specs import HubIdOrPath, LocalPath, TaskSpec
+from mubench_harness.specs import HubIdOrPath, LocalPath, TaskSpec, TrainRecipe
+
+#: Stable Diffusion is taken as given (no original is trained): this recipe sizes the budget's one epoch.
+#: It is the model's own text-to-image fine-tuning, huggingface/diffusers examples/text_to_image (README
+#: and train_text_to_image.py defaults): AdamW lr 1e-5, batch 1 × 4 accumulation steps = 4, weight decay 1e-2
+_SRC = "diffusers examples/text_to_image (README, train_text_to_image.py defaults)"
+RECIPES = {"*": TrainRecipe(epochs=1, lr=1e-5, batch_size=4, optimizer="adamw", weight_decay=1e-2, source=_SRC)}
 
 
 class Args(BaseModel):
@@ -47,4 +53,5 @@ def mubench_tasks():
         modality="image-text",
         sources=("hub", "mini"),
         has_ood=False,
+        recipes=RECIPES,
     )
