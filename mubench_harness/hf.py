@@ -41,6 +41,9 @@ class HFFamily(ModelFamily):
 
     auto_class: ClassVar[str] = "transformers:AutoModelForSequenceClassification"
     tiny_config: ClassVar[dict[str, Any]] = {}
+    #: module-name suffixes LoRA adapts by default (``built.info["lora_targets"]``); empty: the
+    #: attention query/value projections (a CNN declares its convolutions)
+    lora_targets: ClassVar[tuple[str, ...]] = ()
 
     def hub_id(self, scale: str) -> str | None:
         if scale not in self.spec.scales:
@@ -84,7 +87,10 @@ class HFFamily(ModelFamily):
             else:
                 raise ValueError(f"init must be 'pretrained' or 'random', not {init!r}")
         n_params = sum(p.numel() for p in model.parameters())
-        return Built(model, self.processor(task, scale, hub_id), {"hub_id": hub_id, "scale": scale, "init": init, "parameters": n_params})
+        info = {"hub_id": hub_id, "scale": scale, "init": init, "parameters": n_params}
+        if self.lora_targets:
+            info["lora_targets"] = list(self.lora_targets)
+        return Built(model, self.processor(task, scale, hub_id), info)
 
 
 class TextFamily(HFFamily):

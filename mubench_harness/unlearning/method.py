@@ -29,7 +29,8 @@ class PieceMethod(Unlearner):
         model = self.initial_model(ctx)
         lora = None
         if self.args.lora is not None:
-            lora = LoraScope(self.args.lora, ctx.task.kind)
+            declared = (ctx.built.info or {}).get("lora_targets") if ctx.built is not None else None
+            lora = LoraScope(self.args.lora, ctx.task.kind, declared)
             model = lora.wrap(model)
             ctx.notes.update(lora.info)
         if self.args.curriculum is not None:

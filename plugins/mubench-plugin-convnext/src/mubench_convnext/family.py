@@ -6,6 +6,9 @@ from mubench_harness.hf import HFFamily
 
 class ConvNextFamily(HFFamily):
     auto_class = "transformers:AutoModelForImageClassification"
+    #: LoRA adapts each block's pointwise layers (Linear in transformers' ConvNeXt); the depthwise
+    #: 7x7 convolutions are grouped, which peft cannot merge
+    lora_targets = ("pwconv1", "pwconv2")
     #: two stages of 16/32 channels on 2x2 patches
     tiny_config = {
         "model_type": "convnext", "num_channels": 3, "patch_size": 2, "num_stages": 2,

@@ -6,6 +6,8 @@ from mubench_harness.hf import HFFamily
 
 class MobileNetV2Family(HFFamily):
     auto_class = "transformers:AutoModelForImageClassification"
+    #: LoRA adapts the convolutions; the depthwise 3x3 ones (grouped) are skipped: peft cannot merge them
+    lora_targets = ("convolution",)
     #: width multiplier 0.25 and expansion 2 (the real model: 1.0 and 6): the same 17 inverted-residual blocks, small
     tiny_config = {
         "model_type": "mobilenet_v2", "num_channels": 3, "image_size": 32, "depth_multiplier": 0.25,

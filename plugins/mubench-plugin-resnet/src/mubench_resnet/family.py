@@ -6,6 +6,8 @@ from mubench_harness.hf import HFFamily
 
 class ResNetFamily(HFFamily):
     auto_class = "transformers:AutoModelForImageClassification"
+    #: LoRA adapts every convolution of the body (peft's Conv2d LoRA); a ResNet has no attention
+    lora_targets = ("convolution",)
     #: two basic-block stages of 16/32 channels: ~30k parameters, trains on 32x32 images in seconds
     tiny_config = {
         "model_type": "resnet", "num_channels": 3, "embedding_size": 16, "hidden_sizes": [16, 32],

@@ -17,6 +17,9 @@ TINY_UNET = {
     "up_block_types": ("CrossAttnUpBlock2D", "UpBlock2D"),
     "cross_attention_dim": 32, "attention_head_dim": 8, "norm_num_groups": 8,
 }
+#: LoRA adapts the UNet's attention query/value projections, as MU-Bench's LoRA configuration does;
+#: the frozen CLIP text encoder (encoded under no_grad) is never a target
+LORA_TARGETS = ("to_q", "to_v")
 TINY_TEXT = {"hidden_size": 32, "intermediate_size": 64, "num_hidden_layers": 1, "num_attention_heads": 2,
              "max_position_embeddings": 32}
 
@@ -61,4 +64,5 @@ class StableDiffusionFamily(TinyTokenizerMixin, ModelFamily):
             model = DiffusionModel(unet, text, scheduler, vae=vae)
         trainable = sum(p.numel() for p in model.parameters() if p.requires_grad)
         return Built(model, tok, {"hub_id": hub_id, "scale": scale, "init": init, "resolution": model.resolution,
-                                  "parameters": sum(p.numel() for p in model.parameters()), "trainable": trainable})
+                                  "parameters": sum(p.numel() for p in model.parameters()), "trainable": trainable,
+                                  "lora_targets": list(LORA_TARGETS)})
