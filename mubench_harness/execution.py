@@ -28,7 +28,7 @@ from .contracts import Built, Task, seeded
 from .data import SPILL_DIR, Rows
 from .located import value_loc
 from .metrics import Evaluation
-from .runner import Cell, CellOutcome
+from .runner import Cell, CellOutcome, expand_grid
 from .signals import SignalCache, weights_hash
 from .resources import build_device, check_checkpoint, fit_recipe, load_checkpoint, local_checkpoint, synchronize
 from .splits import forget_indices, retain_indices
@@ -131,6 +131,7 @@ class Runtime:
         self._original: tuple[tuple, Original] | None = None  # one original in memory at a time
         self._splits: dict[tuple[str, str, str, int], Split] = {}
         self._epoch_cost: dict[tuple, tuple[float, float]] = {}
+        self._retrain_keys: dict[tuple, list[str]] | None = None  # group -> this grid's retrain cell keys
         #: this run's spilled columns (see data.column_buffer), removed when their encoding is dropped; the
         #: output folder is locked to this run, so what is there already was left by a killed run
         shutil.rmtree(self.out / "cache" / "rows", ignore_errors=True)
@@ -304,16 +305,31 @@ class Runtime:
         return out
 
     def retrain_reference(self, cell: Cell):
-        """(signals, seconds, flops) of the group's first retrain cell, if it is done."""
-        for u in self.bench.unlearners:
-            if not self.registry.get("unlearners", u.name).is_retrain:
-                continue
-            row = self.store.db.execute(
-                "SELECT * FROM cells WHERE kind='retrain' AND task=? AND model=? AND scale=? AND label=? AND ratio=? AND seed=? AND status='done'",
-                (cell.task, cell.model, cell.scale, u.display, cell.ratio, cell.seed)).fetchone()
+        """(signals, seconds, flops) of the group's first retrain cell *of this benchmark's grid*, if it is
+        done. Looked up by its key, which holds the settings hash: a retrain cell an earlier configuration
+        left in the database (other method args, task settings, budget) is never taken as the reference."""
+        if self._retrain_keys is None:
+            self._retrain_keys = {}
+            for c in expand_grid(self.v):
+                if c.kind == "retrain":
+                    self._retrain_keys.setdefault(c.group, []).append(c.key)
+        for key in self._retrain_keys.get(cell.group, []):
+            row = self.store.db.execute("SELECT * FROM cells WHERE key=? AND status='done'", (key,)).fetchone()
             if row is not None:
                 return self.cached_signals(cell, row["weights"]), row["seconds"], row["flos"]
         return None, None, None
+
+    def _task_facts(self, cell: Cell, p: Prepared, orig: Original) -> dict[str, Any]:
+        """What metrics need to know about the task and the original beyond signals: the chance levels,
+        and whether Df/Dr are members of the original's training data at all."""
+        task = p.task
+        spec = self.registry.get("models", cell.model)
+        not_members = None
+        if orig.source == "given" and cell.task not in getattr(spec, "given_members", ()):
+            not_members = (f"the original {cell.model}:{cell.scale} is taken as given and was not trained on "
+                           f"{cell.task}'s training set: Df, Dr and test are all non-members")
+        num_classes = getattr(task, "num_classes", None) if task.kind == "classification" else None
+        return {"chance": task.chance(p.train), "kind": task.kind, "num_classes": num_classes, "not_members": not_members}
 
     def evaluate(self, cell: Cell, ev: Evaluation) -> tuple[dict[str, float | None], dict[str, str]]:
         values: dict[str, float | None] = {}
@@ -363,7 +379,7 @@ class Runtime:
         p = self.prepared(cell.task, cell.model, cell.scale)
         sig = self.signals_of(cell, orig.model, orig.weights)
         retrain_sig, retrain_s, retrain_f = self.retrain_reference(cell)
-        ev = Evaluation(signals=sig, original=sig, retrain=retrain_sig, chance=p.task.chance(p.train), kind=p.task.kind,
+        ev = Evaluation(signals=sig, original=sig, retrain=retrain_sig, **self._task_facts(cell, p, orig),
                         unlearner="original", seed=cell.seed, seconds=orig.seconds or 0.0, flops=orig.flops or 0.0,
                         retrain_seconds=retrain_s, retrain_flops=retrain_f, notes={"source": orig.source})
         rec.metrics, errors = self.evaluate(cell, ev)
@@ -376,6 +392,8 @@ class Runtime:
             rec.notes["metric_errors"] = errors
         if ev.na_reasons:
             rec.notes["n/a"] = dict(ev.na_reasons)
+        if ev.definitions:
+            rec.notes["definitions"] = dict(ev.definitions)
 
     def _budget(self, cell: Cell, orig: Original, sp: Split, retrain: tuple[float | None, float | None]
                 ) -> tuple[float | None, str]:
@@ -455,7 +473,7 @@ class Runtime:
         orig_sig = self.signals_of(cell, orig.model, orig.weights)
         if cell.kind == "retrain":
             retrain_sig, retrain_s, retrain_f = sig, seconds, ctx.meter.flops
-        ev = Evaluation(signals=sig, original=orig_sig, retrain=retrain_sig, chance=task.chance(p.train), kind=task.kind,
+        ev = Evaluation(signals=sig, original=orig_sig, retrain=retrain_sig, **self._task_facts(cell, p, orig),
                         unlearner=cell.unlearner, seed=seed, seconds=seconds, flops=ctx.meter.flops, retrain_seconds=retrain_s,
                         retrain_flops=retrain_f, notes=dict(ctx.notes))
         rec.metrics, errors = self.evaluate(cell, ev)
@@ -474,6 +492,8 @@ class Runtime:
             rec.notes["metric_errors"] = errors
         if ev.na_reasons:
             rec.notes["n/a"] = dict(ev.na_reasons)
+        if ev.definitions:
+            rec.notes["definitions"] = dict(ev.definitions)
 
     def _sizes(self, cell: Cell) -> dict[str, int]:
         sp = self.split(cell)

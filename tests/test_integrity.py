@@ -199,3 +199,41 @@ def test_changed_cached_signals_are_recomputed_with_a_warning(tmp_path, kit, cap
         second = dict(db.execute("SELECT name, value FROM metrics WHERE cell LIKE '%/original/%'").fetchall())
     assert {k: v for k, v in first.items() if not k.startswith("time/")} == \
         {k: v for k, v in second.items() if not k.startswith("time/")}
+
+
+# -- references and definitions ------------------------------------------------------------------------
+
+
+def test_retrain_reference_comes_from_this_configuration_only(tmp_path, kit):
+    """An earlier configuration's retrain cell (other args: another settings hash) stays in the database;
+    the reference of this benchmark's cells is its own retrain cell, never the older one."""
+    out = tmp_path / "out"
+    run_benchmark(validate(bench(tmp_path, "[{name: exact, args: {lr: 0.001}}, ascent]")), out)
+    run_benchmark(validate(bench(tmp_path, "[{name: exact, args: {lr: 0.002}}, {name: ascent, args: {lr: 0.01}}]",
+                                 name="c.yaml")), out)
+    with sqlite3.connect(out / "results.db") as db:
+        db.row_factory = sqlite3.Row
+        rows = {r["key"]: dict(r) for r in db.execute("SELECT * FROM cells")}
+        retrains = sorted((r for r in rows.values() if r["kind"] == "retrain"), key=lambda r: r["started"])
+        assert len(retrains) == 2 and retrains[0]["seconds"] != retrains[1]["seconds"]
+        (new_ascent,) = [r for r in rows.values() if r["kind"] == "unlearned" and r["started"] > retrains[1]["started"]]
+        m = dict(db.execute("SELECT name, value FROM metrics WHERE cell = ?", (new_ascent["key"],)).fetchall())
+    # both the budget and the time ratio are the new retrain's, not the old one's
+    assert new_ascent["budget_seconds"] == pytest.approx(retrains[1]["seconds"])
+    assert m["time/seconds"] / m["time/seconds_vs_retrain"] == pytest.approx(retrains[1]["seconds"])
+
+
+def test_given_original_that_never_saw_the_data_has_no_membership_numbers(tmp_path, kit):
+    path = tmp_path / "g.yaml"
+    path.write_text("name: g\nseeds: [0]\ndeletion_ratios: [10]\ntasks: [{name: toy_blobs, args: {n_train: 120, n_test: 60},"
+                    " models: [given_mlp]}]\nunlearners: [ascent]\n")
+    out = tmp_path / "out"
+    run_benchmark(validate(path), out)
+    with sqlite3.connect(out / "results.db") as db:
+        for key, notes in db.execute("SELECT key, notes FROM cells").fetchall():
+            m = dict(db.execute("SELECT name, value FROM metrics WHERE cell = ?", (key,)).fetchall())
+            na = json.loads(notes)["n/a"]
+            for name in ("loss_attack/auc", "mia_efficacy/p_true", "knowledge_gap/auc", "rmia/auc"):
+                assert m[name] is None and "taken as given and was not trained on toy_blobs" in na[name], (key, name)
+            assert m["test/score"] is not None and m["overall/score"] is not None  # classification overall: no MIA in it
+            assert "1/K = 0.25" in json.loads(notes)["definitions"]["overall/score"]

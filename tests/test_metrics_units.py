@@ -215,6 +215,9 @@ def test_performance_reports_chance_or_original_score():
     out = Performance(None).compute(Evaluation(s, o, chance=0.5))
     assert out["test/score"] == 0.75 and out["forget/score"] == 0.5 and out["forget/chance"] == 0.5
     assert out["retain/size"] == 3
+    # imbalanced 4-class data: the chance column is MU-Bench's 1/K, the majority rate sits beside it
+    out = Performance(None).compute(Evaluation(s, o, chance=0.7, num_classes=4))
+    assert out["forget/chance"] == 0.25 and out["forget/majority_rate"] == 0.7
     ev = Evaluation(s, o, kind="seq2seq")
     out = Performance(None).compute(ev)
     assert out["forget/chance"] is None and out["forget/original_score"] == 1.0 and "forget/chance" in ev.na_reasons
@@ -228,27 +231,49 @@ def test_time_and_flos_relative_to_retrain():
     assert Time(None).compute(ev)["time/seconds_vs_retrain"] is None and "no retrain" in ev.na_reasons["time/seconds_vs_retrain"]
 
 
-def _overall_eval(test, test_orig, forget, chance=0.25, unlearner="scrub", kind="classification"):
+def _overall_eval(test, test_orig, forget, chance=0.25, unlearner="scrub", kind="classification", num_classes=None):
     s = {"test": sig(np.zeros(len(test)), score=test), "forget": sig(np.zeros(len(forget)), score=forget),
          "retain": sig(np.zeros(4), score=np.ones(4))}
     return Evaluation(s, dict(s, test=sig(np.zeros(len(test_orig)), score=test_orig)), chance=chance,
-                      unlearner=unlearner, kind=kind)
+                      unlearner=unlearner, kind=kind, num_classes=num_classes)
 
 
 def test_overall_harmonic_mean_by_hand():
-    ev = _overall_eval([1, 1, 1, 1, 0] * 2, [1] * 9 + [0], [1, 0, 0, 0, 0, 0, 0, 0, 0, 1])  # 0.8, 0.9, Df 0.2
-    u1, u2 = 1 - 0.1, 1 - 0.05
-    assert Overall(OverallArgs()).compute(ev) == {"overall/score": pytest.approx(2 * u1 * u2 / (u1 + u2)),
-                                                 "overall/gates_applied": 0.0}
+    # 4 classes, majority rate 0.4 on imbalanced data: test 0.8 vs original 0.9, Df 0.3
+    ev = _overall_eval([1, 1, 1, 1, 0] * 2, [1] * 9 + [0], [1, 1, 1] + [0] * 7,
+                       chance=0.4, num_classes=4)
+    kept = 1 - 0.1
+    paper, ours = 1 - abs(0.3 - 0.25), 1 - abs(0.3 - 0.4)  # against 1/K = 0.25, against the majority rate
+    out = Overall(OverallArgs()).compute(ev)
+    assert out == {"overall/score": pytest.approx(2 * kept * paper / (kept + paper)),
+                   "overall/score_majority": pytest.approx(2 * kept * ours / (kept + ours)),
+                   "overall/gates_applied": 1.0, "overall/gated": 0.0}
+    assert "1/K = 0.25" in ev.definitions["overall/score"] and "gates on" in ev.definitions["overall/score"]
 
 
-def test_overall_gates_only_when_asked_and_looser_for_neggrad():
-    test, orig, forget = [1, 1, 1, 0, 0], [1, 1, 1, 1, 1], [0, 0, 0, 0]  # test moved 40 % relative → > 20 %
-    assert Overall(OverallArgs()).compute(_overall_eval(test, orig, forget))["overall/score"] > 0
-    gated = Overall(OverallArgs(gates=True))
-    assert gated.compute(_overall_eval(test, orig, forget)) == {"overall/score": 0.0, "overall/gates_applied": 1.0}
-    assert gated.compute(_overall_eval(test, orig, forget, unlearner="neggrad"))["overall/score"] > 0  # 40 % ≤ 40 %
-    assert gated.compute(_overall_eval([1, 0, 0, 0, 0], orig, forget, unlearner="neggrad"))["overall/score"] == 0.0
+def test_overall_gates_are_the_paper_default_and_looser_for_neggrad():
+    test, orig, forget = [1, 1, 1, 0, 0], [1, 1, 1, 1, 1], [0, 0, 0, 1]  # test moved 40 % relative → > 20 %
+    k4 = dict(num_classes=4)
+    assert Overall(OverallArgs()).compute(_overall_eval(test, orig, forget, **k4))["overall/score"] == 0.0
+    ungated = Overall(OverallArgs(gates=False)).compute(_overall_eval(test, orig, forget, **k4))
+    assert ungated["overall/score"] > 0 and ungated["overall/gates_applied"] == 0.0 and ungated["overall/gated"] == 0.0
+    gated = Overall(OverallArgs())
+    out = gated.compute(_overall_eval(test, orig, forget, **k4))
+    assert out["overall/gated"] == 1.0 and out["overall/score_majority"] > 0  # our variant has no gate
+    assert gated.compute(_overall_eval(test, orig, forget, unlearner="neggrad", **k4))["overall/score"] > 0  # 40 % ≤ 40 %
+    assert gated.compute(_overall_eval([1, 0, 0, 0, 0], orig, forget, unlearner="neggrad", **k4))["overall/score"] == 0.0
+
+
+def test_overall_df_gate_zeroes_worse_than_random():
+    test = orig = [1] * 10
+    # K = 4, 1/K = 0.25: Df at 0.2 is 20 % below (not more): kept; Df at 0.1 is 60 % below: zeroed
+    at_edge = Overall(OverallArgs()).compute(_overall_eval(test, orig, [1] + [0] * 4, num_classes=4))
+    assert at_edge["overall/score"] == pytest.approx(2 * 0.95 / 1.95) and at_edge["overall/gated"] == 0.0
+    below = Overall(OverallArgs()).compute(_overall_eval(test, orig, [1] + [0] * 9, num_classes=4))
+    assert below["overall/score"] == 0.0 and below["overall/gated"] == 1.0
+    assert below["overall/score_majority"] == pytest.approx(2 * 0.85 / 1.85)  # vs chance 0.25, no gate
+    # the gate's limit is an argument
+    assert Overall(OverallArgs(df_limit=0.7)).compute(_overall_eval(test, orig, [1] + [0] * 9, num_classes=4))["overall/score"] > 0
 
 
 def test_overall_generation_is_mean_of_three():
@@ -305,3 +330,28 @@ def test_every_metric_runs_on_a_generation_cell():
     assert out["loss_attack/auc"] < 0.5 and out["rmia/auc"] is None
     assert out["mia_efficacy/p_true"] == 1.0
     assert all(name in ev.na_reasons for name, value in out.items() if value is None)
+
+
+def test_membership_metrics_are_na_when_the_given_original_never_saw_the_data():
+    """Alpaca/Vicuna on BioFact, SD v1.4: Df, Dr and test are all outside the original's training data,
+    so every membership number and the knowledge gap (and the generation overall built on it) is n/a."""
+    from mubench_harness import testing
+
+    rng = np.random.default_rng(0)
+    s = {"test": sig(rng.uniform(2, 4, 60), score=rng.uniform(0.2, 0.5, 60)),
+         "forget": sig(rng.uniform(3, 5, 10), score=rng.uniform(0.1, 0.3, 10)),
+         "retain": sig(rng.uniform(0.5, 1.5, 60), score=rng.uniform(0.6, 0.9, 60))}
+    why = "the original llama:alpaca-7b is taken as given and was not trained on biofact's training set"
+    ev = Evaluation(s, s, kind="causal_lm", not_members=why, seconds=1.0, flops=2.0)
+    out = {}
+    for spec in testing.registry().specs("metrics"):
+        out.update(spec.load()(spec.args()).compute(ev))
+    membership = [n for n in out if n.split("/")[0] in ("mia_efficacy", "loss_attack", "retain_privacy", "rmia",
+                                                          "knowledge_gap", "overall") and n not in
+                  ("overall/gates_applied", "overall/gated")]
+    assert "loss_attack/auc" in membership and "knowledge_gap/auc" in membership and "overall/score" in membership
+    assert all(out[n] is None and why in ev.na_reasons[n] for n in membership), {n: out[n] for n in membership}
+    assert out["test/score"] == pytest.approx(np.mean(s["test"]["score"]))  # performance is still reported
+    # the same signals with members: numbers again (the gap is real: Df scores lower than Dr)
+    ev = Evaluation(s, s, kind="causal_lm", seconds=1.0, flops=2.0)
+    assert KnowledgeGap(None).compute(ev)["knowledge_gap/auc"] == 1.0

@@ -33,7 +33,12 @@ class Evaluation:
 
     ``out_models`` are further OUT reference models for RMIA (e.g. retrains at other seeds of the same
     cell); the runner may leave it empty, RMIA then uses ``retrain`` alone. ``unlearner`` is the
-    method's registered name (the overall score's optional gate is looser for NegGrad).
+    method's registered name (the overall score's test gate is looser for NegGrad).
+
+    ``chance`` is the majority-class rate of the training set; ``num_classes`` (K) gives the paper's
+    random level 1/K (``None``: unknown, or generation). ``not_members`` says why Df and Dr are *not*
+    training data of the original (an original taken as given that never saw this task's training
+    set): membership attacks and the knowledge gap then have nothing to measure and are n/a with it.
     """
 
     signals: dict[str, Signals]
@@ -47,19 +52,36 @@ class Evaluation:
     retrain_seconds: float | None = None
     retrain_flops: float | None = None
     unlearner: str = ""
+    num_classes: int | None = None
+    not_members: str | None = None
     out_models: list[dict[str, Signals]] = field(default_factory=list)
     notes: dict[str, Any] = field(default_factory=dict)
     #: value name -> why it is n/a; filled by metrics, stored and printed by the runner/report
     na_reasons: dict[str, str] = field(default_factory=dict)
+    #: value name -> how it was computed where a definition is a choice (the overall score's chance level
+    #: and gates); the runner stores it in the cell's notes
+    definitions: dict[str, str] = field(default_factory=dict)
 
     @property
     def generative(self) -> bool:
         return self.kind != "classification"
 
+    @property
+    def random_chance(self) -> float:
+        """The paper's random level on Df: 1/K; the majority rate where K is unknown."""
+        return 1.0 / self.num_classes if self.num_classes else self.chance
+
     def not_applicable(self, name: str, reason: str) -> None:
         """Record why ``name`` has no value and return ``None`` (the value to report)."""
         self.na_reasons[name] = reason
         return None
+
+    def membership_na(self, names) -> dict[str, None] | None:
+        """``{name: None}`` for every value in ``names`` (each with its reason) when Df/Dr are not
+        members of the original's training data; ``None`` when membership can be measured."""
+        if self.not_members is None:
+            return None
+        return {name: self.not_applicable(name, f"n/a ({self.not_members})") for name in names}
 
     def as_model(self, which: str) -> Evaluation:
         """The same cell evaluated as if ``which`` (``"original"`` or ``"retrain"``) were the unlearned
@@ -69,12 +91,12 @@ class Evaluation:
         """
         if which == "original":
             return dataclasses.replace(self, signals=self.original, seconds=None, flops=None, unlearner="original",
-                                       na_reasons={})
+                                       na_reasons={}, definitions={})
         if which == "retrain":
             if self.retrain is None:
                 raise ValueError("this cell has no retrained model to evaluate as a reference")
             return dataclasses.replace(self, signals=self.retrain, seconds=self.retrain_seconds,
-                                       flops=self.retrain_flops, unlearner="retrain", na_reasons={})
+                                       flops=self.retrain_flops, unlearner="retrain", na_reasons={}, definitions={})
         raise ValueError(f"reference model must be 'original' or 'retrain', not {which!r}")
 
 

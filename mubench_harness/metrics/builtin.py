@@ -41,11 +41,13 @@ class RMIAArgs(BaseModel):
 
 class OverallArgs(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    #: apply the MU-Bench code's gates (score 0 when test performance moved too much); off by default
-    gates: bool = False
+    #: apply the MU-Bench code's gates (score 0 when test performance moved too much, or Df fell well
+    #: below random): on by default, as the authors' code does
+    gates: bool = True
     limit: float = Field(0.2, gt=0)  # relative test-performance change that zeroes the score
     neggrad_limit: float = Field(0.4, gt=0)  # the looser gate the paper code uses for NegGrad
     neggrad_names: tuple[str, ...] = ("neggrad",)
+    df_limit: float = Field(0.2, gt=0)  # relative shortfall of A_Df below 1/K that zeroes the score
 
 
 def _tpr_values(prefix: str, fprs=DEFAULT_FPRS) -> tuple[str, ...]:
@@ -64,7 +66,7 @@ def mubench_metrics():
         summary="Mean score on test, Df, Dr sample and OOD (with sizes); chance level (generation: the original's score) beside Df",
         direction="info",
         values=("test/score", "forget/score", "retain/score", "ood/score", "test/size", "forget/size", "retain/size",
-                "ood/size", "forget/chance", "forget/original_score"),
+                "ood/size", "forget/chance", "forget/majority_rate", "forget/original_score"),
         formula="{split}/score = mean over the split of the task's per-sample score in [0, 1]",
     )
     yield MetricSpec(
@@ -141,9 +143,12 @@ def mubench_metrics():
     yield MetricSpec(
         name="overall",
         factory="mubench_harness.metrics.overall:Overall",
-        summary="MU-Bench overall score: harmonic mean of test preservation and Df-at-chance (generation: mean of three)",
+        summary="MU-Bench overall score: harmonic mean of test preservation and Df at random (1/K), with the "
+                "authors' gates (generation: mean of three); score_majority: against the majority rate, no gates",
         args=OverallArgs,
         direction="higher",
-        values=("overall/score", "overall/gates_applied"),
-        formula="H(1 − |A_test − A_test^orig|, 1 − |A_Df − chance|); generation: mean(A_test, 1 − A_Df, knowledge gap)",
+        values=("overall/score", "overall/score_majority", "overall/gates_applied", "overall/gated"),
+        formula="H(1 − |A_test − A_test^orig|, 1 − |A_Df − 1/K|), set to 0 (gated) when |ΔA_test|/A_test^orig > 20 % "
+                "(NegGrad 40 %) or (1/K − A_Df)·K > 20 %; score_majority = the same H against the majority rate, "
+                "no gates; generation: mean(A_test, 1 − A_Df, knowledge gap)",
     )

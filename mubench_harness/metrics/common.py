@@ -97,6 +97,14 @@ def fpr_label(fpr: float) -> str:
     return f"{fpr * 100:g}%"
 
 
+def attack_names(prefix: str, fprs, suffix: str = "") -> list[str]:
+    """The value names :func:`attack_values` returns."""
+    names = [f"{prefix}/auc{suffix}"]
+    for fpr in fprs:
+        names += [f"{prefix}/tpr@{fpr_label(fpr)}fpr{suffix}", f"{prefix}/fpr@{fpr_label(fpr)}fpr{suffix}"]
+    return names
+
+
 def attack_values(prefix: str, ev: Evaluation, positives: np.ndarray, calibration: np.ndarray,
                   evaluation: np.ndarray, fprs, suffix: str = "") -> dict[str, float | None]:
     """AUC and TPR (with the realised FPR) at each target FPR for one attack score; value names are

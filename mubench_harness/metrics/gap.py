@@ -14,6 +14,10 @@ class KnowledgeGap(Metric):
     the retrained model's value is better forgetting."""
 
     def compute(self, ev: Evaluation):
+        # Df and Dr both outside the original's training data: there is no gap to measure
+        na = ev.membership_na(["knowledge_gap/auc", "knowledge_gap/reference_test_vs_retain"])
+        if na is not None:
+            return na
         forget, retain = ev.signals["forget"], ev.signals["retain"]
         pick = sample(len(retain["score"]), len(forget["score"]), generator(ev, "knowledge-gap"))
         negatives = -column(retain, "score", nan=0.0)[pick]

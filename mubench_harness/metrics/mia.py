@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from . import Evaluation, Metric
-from .common import attack_score, attack_values, check_aligned, column, generator, nonmember_halves, sample
+from .common import attack_names, attack_score, attack_values, check_aligned, column, generator, nonmember_halves, sample
 
 
 def svc_efficacy(members: np.ndarray, nonmembers: np.ndarray, target: np.ndarray, *, C: float = 3.0) -> float:
@@ -29,6 +29,9 @@ class MIAEfficacy(Metric):
     FEATURES = (("p_true", 0.0), ("entropy", 0.0))  # (signal, where NaN goes)
 
     def compute(self, ev: Evaluation):
+        na = ev.membership_na([f"mia_efficacy/{feature}" for feature, _ in self.FEATURES])
+        if na is not None:
+            return na
         sig = ev.signals
         n = min(len(sig["test"]["loss"]), len(sig["retain"]["loss"]), self.args.max_per_class)
         members = sample(len(sig["retain"]["loss"]), n, generator(ev, "mia-efficacy-members"))
@@ -55,6 +58,9 @@ class LossAttack(Metric):
     (n/a with fewer than 10/FPR non-members per half). Lower = more forgotten; closer to retrain is better."""
 
     def compute(self, ev: Evaluation):
+        na = ev.membership_na(attack_names("loss_attack", self.args.fprs))
+        if na is not None:
+            return na
         check_aligned(ev.signals["test"], ev.original["test"], split="test")
         calibration, evaluation = nonmember_halves(ev)
         test = attack_score(ev.signals["test"])
@@ -69,6 +75,10 @@ class RetainPrivacy(Metric):
     AUC, above 0 means Dr became easier to detect. Lower is better."""
 
     def compute(self, ev: Evaluation):
+        na = ev.membership_na(attack_names("retain_privacy", self.args.fprs) + attack_names(
+            "retain_privacy", self.args.fprs, "_original") + ["retain_privacy/auc_change"])
+        if na is not None:
+            return na
         calibration, evaluation = nonmember_halves(ev)
         out: dict[str, float | None] = {}
         for suffix, sigs in (("", ev.signals), ("_original", ev.original)):

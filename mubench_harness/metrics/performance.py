@@ -10,8 +10,9 @@ class Performance(Metric):
     """``{split}/score`` = mean score of the unlearned model on every split it was evaluated on, and
     ``{split}/size`` = how many rows that mean is over (``retain`` is a seeded sample of Dr).
 
-    Beside Df: classification reports the task's chance level (``forget/chance``: what a model that
-    never saw Df could still get right by guessing); generation has no chance level and reports the
+    Beside Df: classification reports the random level the overall score aims at (``forget/chance`` =
+    1/K, MU-Bench's "random") and the training set's majority-class rate (``forget/majority_rate``:
+    what always guessing the commonest class gets); generation has no chance level and reports the
     original model's Df score instead (``forget/original_score``).
     """
 
@@ -22,10 +23,12 @@ class Performance(Metric):
             out[f"{split}/score"] = float(np.nanmean(score)) if len(score) else None
             out[f"{split}/size"] = float(len(score))
         if ev.generative:
-            out["forget/chance"] = ev.not_applicable("forget/chance", "n/a (generation has no chance level)")
+            for name in ("forget/chance", "forget/majority_rate"):
+                out[name] = ev.not_applicable(name, "n/a (generation has no chance level)")
             out["forget/original_score"] = float(np.nanmean(ev.original["forget"]["score"]))
         else:
-            out["forget/chance"] = float(ev.chance)
+            out["forget/chance"] = float(ev.random_chance)
+            out["forget/majority_rate"] = float(ev.chance)
         return out
 
 

@@ -31,6 +31,9 @@ class RMIA(Metric):
     so only Df vs held-out non-members can be scored. Closer to the retrained model's value is better."""
 
     def compute(self, ev: Evaluation):
+        na = ev.membership_na(["rmia/auc"])
+        if na is not None:
+            return na
         outs = ([ev.retrain] if ev.retrain is not None else []) + list(ev.out_models)
         if not outs:
             return {"rmia/auc": ev.not_applicable("rmia/auc", "n/a (no retrained reference model in this benchmark)")}

@@ -15,5 +15,6 @@ def mubench_models():
         # the paper does not train ViLT: it takes the authors' NLVR2 fine-tuned checkpoint
         scales={"b32-nlvr2": "dandelin/vilt-b32-finetuned-nlvr2", "tiny": None},
         given=("b32-nlvr2",),
+        given_members=("nlvr2",),  # fine-tuned on NLVR2's training set: Df and Dr are its members
         serves=("nlvr2",),
     )
