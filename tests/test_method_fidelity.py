@@ -144,3 +144,29 @@ def test_randlabel_with_superloss_runs_one_forward_per_mixed_batch():
     ctx.model.register_forward_hook(lambda *a: forwards.append(1))
     make("randlabel", batch_size=100_000, epochs=1, curriculum="superloss").unlearn(ctx)
     assert ctx.result.steps == 1 and len(forwards) == 1
+
+
+# -- the contract's lightness check ------------------------------------------------------------------------
+@pytest.mark.parametrize("body, light", [("import json\n", True), ("import torch\n", False)])
+def test_unlearner_contract_fails_a_plugin_whose_top_module_imports_torch(tmp_path, monkeypatch, body, light):
+    import mubench_harness.testing as kit
+
+    package = tmp_path / "mubench_probe_plugin"
+    package.mkdir()
+    (package / "__init__.py").write_text(body)
+    monkeypatch.setenv("PYTHONPATH", str(tmp_path))
+
+    class Spec:
+        summary, factory, taxonomy = "probe", "mubench_probe_plugin.impl:Probe", {"scope": "dense"}
+
+    class Registry:
+        def get(self, kind, name):
+            return Spec()
+
+    monkeypatch.setattr(kit, "registry", lambda: Registry())
+    check = type("TestProbe", (kit.UnlearnerContract,), {"name": "probe"})()
+    if light:
+        check.test_spec_is_registered_and_light()
+    else:
+        with pytest.raises(AssertionError, match="imports torch"):
+            check.test_spec_is_registered_and_light()

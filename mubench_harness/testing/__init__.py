@@ -184,6 +184,10 @@ def params_equal(a: torch.nn.Module, b: torch.nn.Module) -> bool:
     return sa.keys() == sb.keys() and all(torch.equal(sa[k], sb[k]) for k in sa)
 
 
+#: what a plugin's top module must not import (listing plugins must stay fast)
+HEAVY_MODULES = ("torch", "transformers", "diffusers", "deepspeed", "peft", "accelerate", "datasets")
+
+
 class UnlearnerContract:
     """Checks every unlearner plugin must pass on the toy setting."""
 
@@ -197,9 +201,19 @@ class UnlearnerContract:
         return spec, spec.load()(spec.args(**{**self.args, **extra}))
 
     def test_spec_is_registered_and_light(self):
+        import subprocess
+        import sys
+
         spec = registry().get("unlearners", self.name)
         assert spec.summary and spec.factory.count(":") == 1
         assert spec.taxonomy, "state the method's place in the paper's taxonomy"
+        # light: importing the plugin's top module (what listing plugins does) imports no heavy
+        # library; a fresh interpreter, since this one imported torch long ago
+        top = spec.factory.split(":")[0].split(".")[0]
+        probe = (f"import sys, {top}; print(' '.join(m for m in {HEAVY_MODULES!r} if m in sys.modules))")
+        done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=120)
+        assert done.returncode == 0, done.stderr[-2000:]
+        assert not done.stdout.strip(), f"importing {top} imports {done.stdout.strip()}: keep them in the factory's module"
 
     def test_default_args_validate(self):
         spec = registry().get("unlearners", self.name)

@@ -48,7 +48,8 @@ def test_npo_raises_df_loss_and_npo_rt_keeps_more_test_accuracy():
     npo = make("npo", **args).unlearn(st.context(seed=0))
     rt = make("npo_rt", **args).unlearn(st.context(seed=0))
     assert accuracy(st.task, npo, st.forget) < accuracy(st.task, st.original, st.forget) - 0.2
-    assert accuracy(st.task, rt, st.test) >= accuracy(st.task, npo, st.test)
+    # strictly: the retain term must buy test accuracy, not merely tie
+    assert accuracy(st.task, rt, st.test) > accuracy(st.task, npo, st.test)
 
 
 # -- diffusion: ℓ = ‖ε − ε̂(x_t, t, c)‖² summed, on the real text-to-image primitives --------------------

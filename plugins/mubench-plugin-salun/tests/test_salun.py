@@ -18,9 +18,17 @@ class TestContract(UnlearnerContract):
 
 
 def expected_mask(st, fraction):
-    model = copy.deepcopy(st.original)
-    scores = saliency(model, st.forget, 7, task_loss(st.task))  # batch size must not matter
-    return top_fraction_mask(scores, fraction)
+    """The top ``fraction`` of |∂ Σ_Df CE / ∂θ| over all entries, computed here independently of the
+    harness's saliency and masking code: one full-Df backward in eval mode and a sorted threshold."""
+    model = copy.deepcopy(st.original).eval()
+    F.cross_entropy(model(st.forget["x"]).logits, st.forget["labels"], reduction="sum").backward()
+    grads = {n: p.grad.abs() for n, p in model.named_parameters()}
+    flat = torch.cat([g.flatten() for g in grads.values()])
+    k = round(fraction * flat.numel())
+    threshold = flat.sort(descending=True).values[k - 1]
+    masks = {n: g >= threshold for n, g in grads.items()}
+    assert sum(int(m.sum()) for m in masks.values()) == k, "ties at the threshold: pick another fraction"
+    return masks
 
 
 def test_saliency_sums_every_df_batch():
@@ -46,6 +54,9 @@ def test_mask_covers_the_fraction_and_masked_out_weights_stay_exactly_original()
         assert torch.equal(end[name][~m], start[name][~m]), f"{name}: masked-out entries moved"
         moved += int((end[name][m] != start[name][m]).sum())
     assert moved > 0.9 * sum(int(m.sum()) for m in masks.values())
+    # and the harness's own mask is that same set
+    ours = top_fraction_mask(saliency(copy.deepcopy(st.original), st.forget, 7, task_loss(st.task)), 0.3)
+    assert all(torch.equal(ours[n], m) for n, m in masks.items())
     assert all(not p._backward_hooks for p in out.parameters()), "gradient-mask hooks left on the returned model"
 
 
