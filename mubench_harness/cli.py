@@ -140,6 +140,9 @@ def cmd_report(ns) -> int:
         raise BadInput(f"{ns.dir}: {exc}" if ns.metrics else str(exc)) from None
     print(render(data, ns.format, metrics))
     if ns.format in ("github", "markdown"):
+        from .stats import interval_rule
+
+        print(f"\n± is the standard deviation over seeds; {interval_rule()} (`--format json`).")
         # every report states how its numbers are defined (the specs carry formulas; no metric import)
         from .plugins import load_registry
 

@@ -7,18 +7,23 @@ A pair is the same (task, model, scale, ratio, seed) cell run with method A and 
 Direction comes from each metric's spec. For ``closer-to-retrain`` metrics the compared quantity is
 the distance |value − retrain value| to the retrained model of the same cell (lower is better); pairs
 whose cell has no finished retrain are left out of that metric, and with no retrain at all the raw
-values are compared without naming a winner. Reads the database read-only; imports no torch.
+values are compared without naming a winner. Only the cells of the latest run's grid are paired
+(as the report table shows them): cells an earlier configuration left in the database never pair
+with this one's. A Wilcoxon p that could never fall below 0.05 with so few pairs is printed as n/a
+with that reason (5 pairs: the smallest possible p is 0.0625). Reads the database read-only; imports
+no torch.
 """
 from __future__ import annotations
 
 import difflib
+import json
 import sqlite3
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from ..stats import paired_test
+from ..stats import ALPHA, paired_test
 
 PAIR_KEY = ("task", "model", "scale", "ratio", "seed")
 GROUPABLE = ("task", "model", "scale", "ratio")
@@ -51,6 +56,13 @@ def _connect(db_path: str | Path) -> sqlite3.Connection:
     return db
 
 
+def latest_grid(db: sqlite3.Connection) -> set[str] | None:
+    """The cell keys the latest run's benchmark defines; ``None`` for a database without runs."""
+    has_runs = db.execute("SELECT 1 FROM sqlite_master WHERE type='table' AND name='runs'").fetchone()
+    run = db.execute("SELECT grid FROM runs ORDER BY id DESC LIMIT 1").fetchone() if has_runs else None
+    return None if run is None else set(json.loads(run[0]))
+
+
 def compare(db_path: str | Path, a: str, b: str, *, by: Sequence[str] = (), metrics: Sequence[str] | None = None,
             directions: Mapping[str, str] | None = None) -> list[dict[str, Any]]:
     """One row per (group of ``by``, metric value) with the paired statistics of method ``a`` vs ``b``.
@@ -69,16 +81,20 @@ def compare(db_path: str | Path, a: str, b: str, *, by: Sequence[str] = (), metr
     directions = metric_directions() if directions is None else directions
     db = _connect(db_path)
     try:
-        labels = {r[0] for r in db.execute("SELECT DISTINCT label FROM cells WHERE status = 'done'")}
+        grid = latest_grid(db)
+        in_grid = (lambda key: True) if grid is None else grid.__contains__  # noqa: E731
+        labels = {label for key, label in db.execute("SELECT key, label FROM cells WHERE status = 'done'") if in_grid(key)}
         for label in (a, b):
             if label not in labels:
                 close = difflib.get_close_matches(label, sorted(labels), n=1)
                 hint = f"; did you mean {close[0]!r}?" if close else f"; finished methods: {sorted(labels)}"
-                raise ValueError(f"{db_path}: no finished cells of method {label!r}{hint}")
-        rows = db.execute(
-            "SELECT c.task, c.model, c.scale, c.ratio, c.seed, c.label, c.kind, m.name, m.value"
+                raise ValueError(f"{db_path}: no finished cells of method {label!r} in the latest run's grid{hint}")
+        rows = [r for r in db.execute(
+            "SELECT c.key, c.task, c.model, c.scale, c.ratio, c.seed, c.label, c.kind, m.name, m.value"
             " FROM cells c JOIN metrics m ON m.cell = c.key"
-            " WHERE c.status = 'done' AND (c.label IN (?, ?) OR c.kind = 'retrain')", (a, b)).fetchall()
+            " WHERE c.status = 'done' AND (c.label IN (?, ?) OR c.kind = 'retrain')", (a, b)) if in_grid(r["key"])]
+    except sqlite3.DatabaseError as exc:  # a damaged or foreign file: one line, not a traceback
+        raise ValueError(f"{db_path}: not a readable mubench results database ({exc})") from None
     finally:
         db.close()
 
@@ -129,7 +145,8 @@ def compare(db_path: str | Path, a: str, b: str, *, by: Sequence[str] = (), metr
                 better = a if sign > 0 else b if sign < 0 else "tie"
             out.append({**dict(zip(by, group)), "metric": name, "direction": direction, "compared": compared,
                         "n": test.n, f"mean {a}": test.mean_a, f"mean {b}": test.mean_b, "mean diff": test.mean_diff,
-                        "t p": test.t_p, "wilcoxon p": test.wilcoxon_p, "better": better})
+                        "t p": test.t_p, "wilcoxon p": test.wilcoxon_p if test.wilcoxon_na is None else test.wilcoxon_na,
+                        "better": better})
     return out
 
 
@@ -145,5 +162,6 @@ def compare_table(rows: list[dict[str, Any]], a: str, b: str, *, tablefmt: str =
             return "n/a"
         return f"{v:.4g}" if isinstance(v, float) else v
 
-    header = f"Paired comparison {a} vs {b} (t: paired t-test, W: Wilcoxon signed-rank; two-sided p)\n"
+    header = (f"Paired comparison {a} vs {b} over the latest grid's cells (t: paired t-test; Wilcoxon signed-rank, "
+              f"n/a where so few pairs can never reach p < {ALPHA:g}; two-sided p)\n")
     return header + tabulate([{k: fmt(v) for k, v in r.items()} for r in rows], headers="keys", tablefmt=tablefmt)

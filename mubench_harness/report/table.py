@@ -1,7 +1,8 @@
 """Aggregate cells over seeds and render one table: github, markdown, latex, csv or json.
 
 One row per (task, model, scale, method, ratio); the original model and retraining appear as their
-own reference rows. Each metric shows mean ± std over seeds (95 % bootstrap interval in json).
+own reference rows. Each metric shows mean ± std over seeds; json adds the 95 % interval of the mean
+and how it was made (Student-t over few seeds, bootstrap over many: :mod:`mubench_harness.stats`).
 """
 from __future__ import annotations
 
@@ -70,7 +71,8 @@ def render(data: ReportData, fmt: str = "github", metrics: Iterable[str] | None 
     if fmt == "json":
         return json.dumps([
             {**{k: r[k] for k in (*GROUP, "kind", "seeds", "failed", "cut")},
-             "metrics": {n: (None if s is None else {"mean": s.mean, "std": s.std, "ci_low": s.ci_low, "ci_high": s.ci_high, "n": s.n})
+             "metrics": {n: (None if s is None else {"mean": s.mean, "std": s.std, "ci_low": s.ci_low, "ci_high": s.ci_high, "n": s.n,
+                                           "interval": s.interval})
                          for n, s in r["metrics"].items()}}
             for r in rows], indent=2)
     head = ["task", "model", "scale", "method", "ratio %", "seeds"]
