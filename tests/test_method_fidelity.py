@@ -170,3 +170,28 @@ def test_unlearner_contract_fails_a_plugin_whose_top_module_imports_torch(tmp_pa
     else:
         with pytest.raises(AssertionError, match="imports torch"):
             check.test_spec_is_registered_and_light()
+
+
+# -- SalUn's saliency pass: counted like a phase, timed on its own ------------------------------------------
+def test_saliency_flops_are_counted_on_one_batch_and_scaled(monkeypatch):
+    import mubench_harness.training as training
+    from torch.utils.flop_counter import FlopCounterMode
+
+    from mubench_harness.training import Meter
+    from mubench_harness.unlearning.scope import saliency
+    from mubench_harness.unlearning.terms import task_loss
+
+    st = setting()
+    with FlopCounterMode(display=False) as whole:  # every op of every batch, for reference
+        saliency(copy.deepcopy(st.original), st.forget, 10, task_loss(st.task))
+    counted = []
+    real = training._counted
+    monkeypatch.setattr(training, "_counted", lambda fn: counted.append(1) or real(fn))
+    meter = Meter()
+    saliency(copy.deepcopy(st.original), st.forget, 10, task_loss(st.task), meter=meter)
+    assert len(counted) == 1, "only the first saliency batch runs under the op-level counter"
+    assert len(st.forget) > 10 and abs(meter.flops - whole.get_total_flops()) <= 1e-9 * meter.flops
+
+    ctx = st.context(seed=0)
+    make("salun", epochs=1).unlearn(ctx)
+    assert ctx.notes["saliency_seconds"] > 0 and ctx.meter.per_sample["saliency"] > 0

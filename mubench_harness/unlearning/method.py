@@ -59,3 +59,9 @@ class PieceMethod(Unlearner):
         """A fresh SuperLoss for one loss term (each term keeps its own threshold)."""
         c = self.args.curriculum
         return SuperLoss(c.lam, c.ema) if c is not None else None
+
+
+def synchronize(device) -> None:
+    """Wait for queued device work before reading a clock (CUDA runs asynchronously)."""
+    if torch.device(device).type == "cuda":
+        torch.cuda.synchronize(device)

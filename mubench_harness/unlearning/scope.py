@@ -37,11 +37,12 @@ def trainable(model: nn.Module) -> list[tuple[str, nn.Parameter]]:
 
 # -- saliency ----------------------------------------------------------------------------------------
 def saliency(model: nn.Module, rows, batch_size: int, measure: Callable[[nn.Module, dict], torch.Tensor],
-             device=None) -> dict[str, torch.Tensor]:
+             device=None, meter=None) -> dict[str, torch.Tensor]:
     """|∇θ Σ_{x ∈ rows} −measure(θ; x)| over ALL batches of ``rows``, in eval mode.
 
     The sum over every sample (not a mean per batch) is the full-data gradient: no batch is dropped
-    and a short last batch weighs what its samples weigh.
+    and a short last batch weighs what its samples weigh. With a ``meter``, the FLOs are counted like
+    a training phase's: the first batch under the op-level counter, the rest scaled by their samples.
     """
     was_training = model.training
     model.eval()
@@ -51,7 +52,11 @@ def saliency(model: nn.Module, rows, batch_size: int, measure: Callable[[nn.Modu
     for batch in rows.batches(batch_size):
         if device is not None:
             batch = {k: v.to(device) for k, v in batch.items()}
-        (-measure(model, batch).sum()).backward()
+        pass_ = lambda b=batch: (-measure(model, b).sum()).backward()  # noqa: E731
+        if meter is not None:
+            meter.step("saliency", len(batch["idx"]), pass_)
+        else:
+            pass_()
     out = {n: (p.grad.detach().abs() if p.grad is not None else torch.zeros_like(p)) for n, p in params}
     for _, p in params:
         p.grad = None

@@ -44,7 +44,7 @@ class Compose(PieceMethod):
         ctx.notes["composition"] = {k: getattr(a, k) for k in ("forget_measure", "corruption", "retain", "scope", "schedule")}
         after_step = mask = None
         if a.scope == "saliency":
-            scores = ctx.meter.count(lambda: saliency(model, ctx.forget, bs, task_loss(ctx.task, ctx.built), device=ctx.device))
+            scores = saliency(model, ctx.forget, bs, task_loss(ctx.task, ctx.built), device=ctx.device, meter=ctx.meter)
             mask = SaliencyMask(model, top_fraction_mask(scores, a.mask_fraction))
             after_step, ctx.notes["mask_fraction"] = mask.after_step, mask.fraction
         (f_rows, f_term), (r_rows, r_term) = self.forget_part(ctx), self.retain_part(ctx)
