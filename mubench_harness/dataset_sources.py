@@ -36,8 +36,11 @@ def load_hub_dataset(hub_id: str, *args, **kwargs):
     return load_dataset(hub_id, *args, **{**kwargs, "revision": PARQUET_EXPORT})
 
 
-def read_local_mirror(path: str):
-    """A local mirror: a ``save_to_disk`` folder, or a folder of data files ``load_dataset`` reads."""
+def read_local_mirror(path: str, data_files: dict[str, str] | None = None):
+    """A local mirror: a ``save_to_disk`` folder; a folder of ``<split>.tsv`` files with a header (BLURB's
+    and the MU-Bench authors' DDI files); or a folder laid out as the hub repository (parquet shards,
+    json...), read by ``load_dataset`` with the hub's own split rules, or with ``data_files`` (split ->
+    file in the folder) where those rules would merge splits (NLVR2's ``test2.json`` into ``test``)."""
     from datasets import load_dataset, load_from_disk
 
     p = Path(path)
@@ -45,6 +48,11 @@ def read_local_mirror(path: str):
         raise FileNotFoundError(f"dataset path {path!r} does not exist")
     if (p / "dataset_dict.json").is_file() or (p / "dataset_info.json").is_file():
         return load_from_disk(str(p))
+    if data_files:
+        return load_dataset(str(p), data_files=data_files)
+    tsv = {f.stem: str(f) for f in sorted(p.glob("*.tsv"))}
+    if tsv:
+        return load_dataset("csv", data_files=tsv, delimiter="\t")
     return load_dataset(str(p))
 
 

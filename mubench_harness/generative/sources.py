@@ -30,13 +30,17 @@ def load_hub_or_mirror(hub_id: str, path: str | None, splits: tuple[str, ...], *
             ds = load_dataset(FORMATS[p.suffix], data_files={"train": str(p)})
         else:
             files = {f.stem: f for f in sorted(p.iterdir()) if f.suffix in FORMATS and f.stem in splits}
-            if not files:
+            if files:
+                kinds = {FORMATS[f.suffix] for f in files.values()}
+                if len(kinds) > 1:
+                    raise ValueError(f"{p}: mixed data file types {sorted(kinds)}")
+                ds = load_dataset(kinds.pop(), data_files={k: str(v) for k, v in files.items()})
+            elif any(f.suffix in FORMATS for f in p.rglob("*")):
+                # a copy of the hub repository (e.g. data/train-00000-of-00001.parquet): the hub's split rules
+                ds = load_dataset(str(p))
+            else:
                 raise FileNotFoundError(f"{p}: no dataset_dict.json and no {'/'.join(splits)} data files "
                                         f"({', '.join(FORMATS)})")
-            kinds = {FORMATS[f.suffix] for f in files.values()}
-            if len(kinds) > 1:
-                raise ValueError(f"{p}: mixed data file types {sorted(kinds)}")
-            ds = load_dataset(kinds.pop(), data_files={k: str(v) for k, v in files.items()})
     return DatasetDict({s: ds[s] for s in splits if s in ds})
 
 

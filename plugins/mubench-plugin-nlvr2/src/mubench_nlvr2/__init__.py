@@ -20,8 +20,14 @@ class NLVR2Args(BaseModel):
     model_config = ConfigDict(extra="forbid")
     hub_id: str = Field("jialicheng/nlvr2", description="hub dataset id of NLVR2 (MU-Bench's release); "
                         "any NLVR2 copy whose columns are mapped below")
-    path: LocalPath | None = Field(None, description="local mirror: a DatasetDict.save_to_disk folder (read instead of the hub)")
-    image_root: LocalPath | None = Field(None, description="folder that relative image paths in the image columns are resolved against")
+    path: LocalPath | None = Field(None, description="local mirror: a DatasetDict.save_to_disk folder, or a copy of the "
+                                   "hub repository's files (read instead of the hub)")
+    hub_files: dict[str, str] | None = Field(
+        {"train": "train.json", "dev": "dev.json", "test": "test.json", "test2": "test2.json"},
+        description="split -> file of the repository (the MU-Bench authors' mapping: the hub's own file-name rules "
+                    "would fold test2.json into test); None: the hub's rules")
+    image_root: LocalPath | None = Field(None, description="folder that relative image paths in the image columns are "
+                                         "resolved against (jialicheng/nlvr2 holds paths into LAVIS's nlvr2 image folder)")
     left_column: str = Field("left_image", description="column of the left image (an image or a path)")
     right_column: str = Field("right_image", description="column of the right image (an image or a path)")
     sentence_column: str = "sentence"

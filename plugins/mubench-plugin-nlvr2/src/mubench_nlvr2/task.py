@@ -102,21 +102,28 @@ class NLVR2Task(ClassificationTask):
         return DatasetDict(splits)
 
     def _read_hub(self):
-        from datasets import load_from_disk
+        from mubench_harness.dataset_sources import load_hub_dataset, read_local_mirror
 
-        from mubench_harness.dataset_sources import load_hub_dataset
-
-        if self.args.path:
-            if not os.path.isdir(self.args.path):
-                raise FileNotFoundError(f"nlvr2: path {self.args.path!r} is not a folder written by DatasetDict.save_to_disk")
-            return load_from_disk(self.args.path)
-        return load_hub_dataset(self.args.hub_id)
+        a = self.args
+        if a.path:
+            if not os.path.isdir(a.path):
+                raise FileNotFoundError(f"nlvr2: path {a.path!r} is not a folder (save_to_disk, or the repository's files)")
+            files = a.hub_files if a.hub_files and all(os.path.isfile(os.path.join(a.path, f)) for f in a.hub_files.values()) else None
+            return read_local_mirror(a.path, data_files=files)
+        return load_hub_dataset(a.hub_id, data_files=a.hub_files) if a.hub_files else load_hub_dataset(a.hub_id)
 
     def _to_schema(self, ds, where: str):
         """Rename the copy's columns to the task's schema; decode image paths against ``image_root``."""
         from datasets import ClassLabel, Image, Value
 
         a = self.args
+        if "images" in ds.column_names and a.left_column not in ds.column_names and a.right_column not in ds.column_names:
+            # LAVIS's annotation form (the MU-Bench authors' jialicheng/nlvr2): one column of [left, right] paths
+            pairs = ds["images"]
+            bad = next((i for i, pr in enumerate(pairs) if len(pr) != 2), None)
+            if bad is not None:
+                raise ValueError(f"{where}: row {bad}: 'images' holds {len(pairs[bad])} paths, not a pair")
+            ds = ds.add_column(a.left_column, [pr[0] for pr in pairs]).add_column(a.right_column, [pr[1] for pr in pairs])
         columns = {a.left_column: "left_image", a.right_column: "right_image", a.sentence_column: "sentence", a.label_column: "label"}
         missing = [c for c in columns if c not in ds.column_names]
         if missing:
@@ -130,7 +137,11 @@ class NLVR2Task(ClassificationTask):
         for side in ("left_image", "right_image"):
             if isinstance(ds.features[side], Image):
                 continue
-            paths = [os.path.join(a.image_root, p) if a.image_root and not os.path.isabs(p) else p for p in ds[side]]
+            relative = [p for p in ds[side] if not os.path.isabs(p)]
+            if relative and not a.image_root:
+                raise ValueError(f"{where}: {side} holds image paths ({relative[0]!r}), not images: set image_root to "
+                                 f"the folder of NLVR2's images (an annotations-only copy cannot be read without it)")
+            paths = [os.path.join(a.image_root, p) if not os.path.isabs(p) else p for p in ds[side]]
             ds = ds.remove_columns(side).add_column(side, paths).cast_column(side, Image())
         return ds.select_columns(["left_image", "right_image", "sentence", "label"]).cast_column("sentence", Value("string"))
 

@@ -17,7 +17,8 @@ RECIPES = {"*": TrainRecipe(epochs=4, lr=2e-5, batch_size=16, optimizer="adamw",
 
 class Args(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    hub_id: str = Field("knkarthick/samsum", description="SAMSum on the hub (columns id, dialogue, summary)")
+    hub_id: str = Field("Samsung/samsum", description="SAMSum on the hub (the MU-Bench authors' `samsum`; columns id, "
+                        "dialogue, summary; a loading-script dataset, read from its parquet export)")
     path: LocalPath | None = Field(None, description="local mirror: a save_to_disk folder or <split>.parquet/jsonl/csv files")
     ood_hub_id: str | None = Field("EdinburghNLP/xsum", description="shifted test set (XSum: document, summary); None: no OOD")
     ood_path: LocalPath | None = Field(None, description="local mirror of the OOD set")

@@ -96,14 +96,13 @@ class SpeechCommandsTask(ClassificationTask):
         return DatasetDict(out)
 
     def _read_hub(self):
-        from datasets import load_from_disk
-
-        from mubench_harness.dataset_sources import load_hub_dataset
+        from mubench_harness.dataset_sources import load_hub_dataset, read_local_mirror
 
         if self.args.path:
             if not os.path.isdir(self.args.path):
-                raise FileNotFoundError(f"speechcommands: path {self.args.path!r} is not a folder written by DatasetDict.save_to_disk")
-            return load_from_disk(self.args.path)
+                raise FileNotFoundError(f"speechcommands: path {self.args.path!r} is not a folder (save_to_disk, or a "
+                                        f"copy of the hub's parquet export of {self.args.config})")
+            return read_local_mirror(self.args.path)
         return load_hub_dataset(self.args.hub_id, self.args.config)
 
     def _to_schema(self, ds, where: str):
