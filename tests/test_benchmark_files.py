@@ -18,11 +18,12 @@ def test_there_are_benchmark_files():
 
 
 def with_local_data(path: Path, tmp_path: Path) -> Path:
-    """A copy of the benchmark file beside stand-ins for the local data it names (full.yaml reads UCF101,
-    FActScore and Tiny ImageNet's words file from disk): a name with a suffix is a file, else a folder."""
+    """A copy of the benchmark file beside stand-ins for the local data it names (full.yaml reads BLURB's DDI,
+    NLVR2's images, UCF101 (and -DS), FActScore and Tiny ImageNet's words file from disk): a name with a
+    suffix is a file, else a folder."""
     bench, _ = parse_structure(path)
     for t in bench.tasks:
-        for key in ("path", "ood_path", "words_path"):
+        for key in ("path", "ood_path", "words_path", "image_root"):
             value = t.args.get(key)
             if value and not Path(value).is_absolute() and not (path.parent / value).exists():
                 stand_in = tmp_path / value
