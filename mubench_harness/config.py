@@ -215,9 +215,10 @@ def check_plugins(bench: Benchmark, doc: Located, registry) -> Validated:
 
     base_dir = Path(doc.file).resolve().parent
 
-    def args_of(spec, raw: dict, loc: Loc):
+    def args_of(spec, raw: dict, loc: Loc, **context):
         try:  # the context lets LocalPath args resolve relative paths from the benchmark file's folder
-            return spec.args.model_validate(raw, context={"base_dir": base_dir})
+            # (and a task's args fill per-source defaults from its ``source``)
+            return spec.args.model_validate(raw, context={"base_dir": base_dir, **context})
         except ValidationError as exc:
             err = exc.errors()[0]
             inner = tuple(err["loc"])
@@ -238,7 +239,7 @@ def check_plugins(bench: Benchmark, doc: Located, registry) -> Validated:
         if t.source not in spec.sources:
             raise doc.error(value_loc(doc, loc + ("source",)) if "source" in doc.data["tasks"][i] else loc,
                             f"task {t.name!r} has no {t.source!r} source (it has: {', '.join(spec.sources)})")
-        task_args[t.name] = args_of(spec, t.args, loc + ("args",))
+        task_args[t.name] = args_of(spec, t.args, loc + ("args",), source=t.source)
         if t.path is not None and "path" not in spec.args.model_fields:
             raise doc.error(value_loc(doc, loc + ("path",)), f"task {t.name!r} takes no local dataset path")
         if t.path is not None and not _resolve(base_dir, t.path).exists():

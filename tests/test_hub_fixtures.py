@@ -116,3 +116,30 @@ def test_tinyimagenet_hub_layout_loads_with_words():
     assert sizes(data) == {"train": 6, "test": 3}  # the hub's 'valid' split is the test set
     assert isinstance(data["train"].features["image"], Image)
     assert task.class_names[:3] == ["goldfish", "European fire salamander", "bullfrog"]  # words.txt's first name
+
+
+@pytest.mark.parametrize("task, field, mini, hub", [
+    ("samsum", "decoding", {"max_new_tokens": 28, "num_beams": 1}, {"max_new_tokens": 128, "num_beams": 4}),
+    ("biofact", "decoding", {"max_new_tokens": 24}, {"max_new_tokens": 512}),
+    ("tinyimagenet", "sampling", {"steps": 20, "guidance_scale": 1.0}, {"steps": 50, "guidance_scale": 7.5}),
+])
+def test_generation_settings_follow_the_source_and_are_recorded(tmp_path, task, field, mini, hub):
+    from mubench_harness.config import validate
+    from mubench_harness.runner import run_config
+
+    model = {"samsum": "t5", "biofact": "llama", "tinyimagenet": "stablediffusion"}[task]
+    for source, expected in (("mini", mini), ("hub", hub)):
+        path = tmp_path / f"{source}.yaml"
+        path.write_text(f"name: g\ntasks: [{{name: {task}, source: {source}, args: {{path: {tmp_path}}}, "
+                        f"models: [{model}]}}]\nunlearners: [neggrad]\n" if task == "biofact" else
+                        f"name: g\ntasks: [{{name: {task}, source: {source}, models: [{model}]}}]\nunlearners: [neggrad]\n")
+        recorded = run_config(validate(path))["resolved_args"]["tasks"][task][field]
+        assert {k: recorded[k] for k in expected} == expected, source
+    # args built in code (no benchmark file): the task resolves by the source it loaded; a setting given wins
+    t = build_task(task)
+    assert {k: getattr(getattr(t, field), k) for k in mini} == mini
+    t.source = "hub"
+    assert {k: getattr(getattr(t, field), k) for k in hub} == hub
+    given = build_task(task, **{field: {"batch_size": 3}})
+    given.source = "hub"
+    assert getattr(given, field).batch_size == 3 and getattr(given, field) == type(getattr(given, field))(batch_size=3)

@@ -2,7 +2,9 @@
 light top module can embed them in its task args (they are validated and recorded with results)."""
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, model_validator
 
 
 class Decoding(BaseModel):
@@ -37,3 +39,21 @@ class Sampling(BaseModel):
     images_per_prompt: int = Field(1, ge=1, description="images generated per sample; the sample's score, "
                                    "entropy, margin and CLIP score are means over them (less seed noise)")
     batch_size: int = Field(32, ge=1, description="images generated together")
+
+
+def fill_source_defaults(args: BaseModel, info: ValidationInfo, defaults: dict[str, dict[str, BaseModel]]) -> BaseModel:
+    """Fill the generation settings ``args`` leaves at ``None`` with ``defaults[source][field]``, the source
+    being the benchmark file's (``mubench validate`` passes it in the validation context), so the settings
+    a run used are recorded resolved. Without a source (args built in code) they stay ``None`` and the
+    task resolves them when it loads a source (:func:`for_source`)."""
+    source = (info.context or {}).get("source")
+    for name, value in defaults.get(source, {}).items():
+        if getattr(args, name) is None:
+            setattr(args, name, value.model_copy())
+    return args
+
+
+def for_source(args: BaseModel, name: str, source: str | None, defaults: dict[str, dict[str, Any]]) -> Any:
+    """``args.<name>``, or the default of ``source`` (``mini`` when none was loaded yet) if it is ``None``."""
+    value = getattr(args, name, None)
+    return value if value is not None else defaults[source or "mini"][name].model_copy()

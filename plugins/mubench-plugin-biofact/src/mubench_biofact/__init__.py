@@ -3,10 +3,10 @@ of each person's atomic facts the model reproduces. Df = people to forget.
 
 Registration only (no torch); the task lives in :mod:`mubench_biofact.task`.
 """
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, model_validator
 
 from mubench_harness import hookimpl
-from mubench_harness.generative.settings import Decoding
+from mubench_harness.generative.settings import Decoding, fill_source_defaults
 from mubench_harness.specs import LocalPath, TaskSpec, TrainRecipe
 
 #: The LLMs are taken as given (no original is trained): this recipe sizes the budget's one epoch. It is
@@ -17,6 +17,11 @@ RECIPES = {
     "*": TrainRecipe(epochs=3, lr=2e-5, batch_size=128, optimizer="adamw", source=_SRC),
     "llama:alpaca-13b": TrainRecipe(epochs=5, lr=1e-5, batch_size=128, optimizer="adamw", source=_SRC),
 }
+
+#: generation per source. mini: the short fictional biographies. hub: FActScore's biographies run to
+#: several hundred tokens: up to 512 new tokens (the hub's target budget), greedy as FActScore scores them
+GENERATION = {"mini": {"decoding": Decoding(max_new_tokens=24)},
+              "hub": {"decoding": Decoding(max_new_tokens=512, batch_size=8)}}
 
 
 class Args(BaseModel):
@@ -35,8 +40,12 @@ class Args(BaseModel):
     max_prompt_tokens: int | None = Field(None, ge=4, description="prompt tokens kept (None: 12 mini, 64 hub)")
     max_target_tokens: int | None = Field(None, ge=4, description="biography tokens kept (None: 24 mini, 512 hub)")
     max_reference_bytes: int = Field(4096, ge=64, description="bytes of the name and facts kept for scoring")
-    decoding: Decoding = Field(default_factory=lambda: Decoding(max_new_tokens=24),
-                               description="generation used by the score (recorded with results)")
+    decoding: Decoding | None = Field(None, description="generation used by the score (recorded with results); "
+                                      "None: the source's (mini: 24 new tokens; hub: 512)")
+
+    @model_validator(mode="after")
+    def _per_source(self, info: ValidationInfo):
+        return fill_source_defaults(self, info, GENERATION)
 
 
 @hookimpl

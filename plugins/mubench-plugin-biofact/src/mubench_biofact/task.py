@@ -8,9 +8,11 @@ import torch
 
 from mubench_harness.contracts import TrainRecipe
 from mubench_harness.generative.causal import CausalLMTask
+from mubench_harness.generative.settings import for_source
 from mubench_harness.generative.sources import load_hub_or_mirror
 from mubench_harness.generative.text import bytes_to_texts
 
+from . import GENERATION
 from .mini import fictional_people
 
 DEFAULTS = {"mini": {"max_prompt_tokens": 12, "max_target_tokens": 24},
@@ -44,6 +46,11 @@ class BioFactTask(CausalLMTask):
     #: fine-tunes the tiny LLaMA on the mini people so it knows them before unlearning (the paper
     #: starts from Alpaca/Vicuna, which already know the real people)
     recipe = TrainRecipe(epochs=30, lr=5e-3, batch_size=16, optimizer="adamw")
+
+    @property
+    def decoding(self):
+        """The args' decoding, or the loaded source's default (``mubench_biofact.GENERATION``)."""
+        return for_source(self.args, "decoding", self.source, GENERATION)
 
     def _arg(self, name, default):
         value = getattr(self.args, name, None)

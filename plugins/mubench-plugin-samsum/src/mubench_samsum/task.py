@@ -3,8 +3,10 @@ from __future__ import annotations
 
 from mubench_harness.contracts import TrainRecipe
 from mubench_harness.generative.seq2seq import Seq2SeqTask
+from mubench_harness.generative.settings import for_source
 from mubench_harness.generative.sources import load_hub_or_mirror, require_columns
 
+from . import GENERATION
 from .mini import mini_dialogues
 
 #: per-source default widths: the mini dialogues are short, real chats need T5's usual 512 / 128
@@ -15,6 +17,11 @@ DEFAULTS = {"mini": {"max_source_tokens": 48, "max_target_tokens": 28},
 class SAMSumTask(Seq2SeqTask):
     #: fits the tiny T5 to the mini dialogues in seconds (and overfits them: train ROUGE > test)
     recipe = TrainRecipe(epochs=15, lr=5e-3, batch_size=32, optimizer="adamw")
+
+    @property
+    def decoding(self):
+        """The args' decoding, or the loaded source's default (``mubench_samsum.GENERATION``)."""
+        return for_source(self.args, "decoding", self.source, GENERATION)
 
     def _arg(self, name, default):
         value = getattr(self.args, name, None)

@@ -4,10 +4,10 @@ CLIP score when a CLIP model is named.
 
 Registration only (no torch); the task lives in :mod:`mubench_tinyimagenet.task`.
 """
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, model_validator
 
 from mubench_harness import hookimpl
-from mubench_harness.generative.settings import Sampling
+from mubench_harness.generative.settings import Sampling, fill_source_defaults
 from mubench_harness.specs import HubIdOrPath, LocalPath, TaskSpec, TrainRecipe
 
 #: Stable Diffusion is taken as given (no original is trained): this recipe sizes the budget's one epoch.
@@ -15,6 +15,11 @@ from mubench_harness.specs import HubIdOrPath, LocalPath, TaskSpec, TrainRecipe
 #: and train_text_to_image.py defaults): AdamW lr 1e-5, batch 1 × 4 accumulation steps = 4, weight decay 1e-2
 _SRC = "diffusers examples/text_to_image (README, train_text_to_image.py defaults)"
 RECIPES = {"*": TrainRecipe(epochs=1, lr=1e-5, batch_size=4, optimizer="adamw", weight_decay=1e-2, source=_SRC)}
+
+#: sampling per source. mini: the tiny UNet, unguided. hub: Stable Diffusion v1.4's own pipeline defaults
+#: (diffusers StableDiffusionPipeline: 50 steps, classifier-free guidance 7.5)
+GENERATION = {"mini": {"sampling": Sampling()},
+              "hub": {"sampling": Sampling(steps=50, guidance_scale=7.5, batch_size=8)}}
 
 
 class Args(BaseModel):
@@ -38,7 +43,12 @@ class Args(BaseModel):
     n_test_per_class: int = Field(15, ge=2, description="mini: test images per class")
     image_size: int = Field(16, ge=8, description="mini: image side in pixels")
     data_seed: int = Field(0, description="mini: seed of the generated images")
-    sampling: Sampling = Field(default_factory=Sampling, description="image generation used by the score (recorded)")
+    sampling: Sampling | None = Field(None, description="image generation used by the score (recorded); None: the "
+                                      "source's (mini: 20 steps unguided; hub: 50 steps, guidance 7.5)")
+
+    @model_validator(mode="after")
+    def _per_source(self, info: ValidationInfo):
+        return fill_source_defaults(self, info, GENERATION)
 
 
 @hookimpl

@@ -11,8 +11,10 @@ from torch import nn
 from mubench_harness.contracts import TrainRecipe
 from mubench_harness.generative.diffusion import TextToImageTask
 from mubench_harness.generative.judge import train_judge
+from mubench_harness.generative.settings import for_source
 from mubench_harness.generative.sources import load_hub_or_mirror, require_columns
 
+from . import GENERATION
 from .mini import CLASSES, shape_images
 
 HUB_IMAGE_SIZE = 64  # Tiny ImageNet's native resolution; the model's is reached in prepare_batch
@@ -62,6 +64,11 @@ class TinyImageNetTask(TextToImageTask):
     stratify_column = "label"
     #: ~190 steps: the tiny pixel-space UNet then draws the prompted class ~70 % of the time (25 % untrained)
     recipe = TrainRecipe(epochs=30, lr=2e-3, batch_size=32, optimizer="adamw")
+
+    @property
+    def sampling(self):
+        """The args' sampling, or the loaded source's default (``mubench_tinyimagenet.GENERATION``)."""
+        return for_source(self.args, "sampling", self.source, GENERATION)
 
     def __init__(self, args):
         super().__init__(args)
