@@ -195,3 +195,73 @@ def test_saliency_flops_are_counted_on_one_batch_and_scaled(monkeypatch):
     ctx = st.context(seed=0)
     make("salun", epochs=1).unlearn(ctx)
     assert ctx.notes["saliency_seconds"] > 0 and ctx.meter.per_sample["saliency"] > 0
+
+
+# -- RandLabel / SalUn relabelling --------------------------------------------------------------------------
+def forget_labels_per_epoch(name, rule=None, **args):
+    """Run the method and read, from each epoch's phase, the targets its Df rows were trained on."""
+    from mubench_harness.context import OptimizerRule
+
+    st = setting()
+    ctx = st.context(seed=3, rule=OptimizerRule(rule) if rule else None)
+    per_epoch = []
+    train = ctx.train
+
+    def spy(model, schedule, **kw):
+        def watched(epoch):
+            phases = schedule(epoch)
+            rows = phases[0].rows
+            is_f = torch.isin(rows["idx"], st.forget["idx"])
+            per_epoch.append(rows["labels"][is_f][torch.argsort(rows["idx"][is_f])])
+            return phases
+        return train(model, watched, **kw)
+
+    ctx.train = spy
+    make(name, epochs=3, **args).unlearn(ctx)
+    true = st.forget["labels"][torch.argsort(st.forget["idx"])]
+    return ctx.notes, per_epoch, true
+
+
+@pytest.mark.parametrize("name", ["randlabel", "salun"])
+def test_relabel_defaults_follow_the_reference_under_authors_and_the_paper_otherwise(name):
+    notes, labels, true = forget_labels_per_epoch(name)
+    # SalUn's code: a fresh draw every epoch, over all classes (the true one included)
+    assert notes["relabel"] == "epoch" and notes["relabel_include_true"] is True
+    assert not torch.equal(labels[0], labels[1]) and not torch.equal(labels[1], labels[2])
+    assert any(bool((epoch_labels == true).any()) for epoch_labels in labels)
+    notes, labels, true = forget_labels_per_epoch(name, rule="paper")
+    assert notes["relabel"] == "once" and notes["relabel_include_true"] is False
+    assert torch.equal(labels[0], labels[1]) and torch.equal(labels[1], labels[2])
+    assert not bool((labels[0] == true).any())
+
+
+def test_relabel_choices_are_explicit_arguments():
+    _, once, true = forget_labels_per_epoch("randlabel", relabel="once", include_true=True)
+    _, epoch, _ = forget_labels_per_epoch("randlabel", relabel="epoch", include_true=False)
+    assert all(torch.equal(once[0], e) for e in once)
+    assert len({tuple(e.tolist()) for e in epoch}) == 3 and all(not bool((e == true).any()) for e in epoch)
+    with pytest.raises(Exception, match="relabel"):
+        make("randlabel", relabel="sometimes")
+
+
+# -- recipes per task kind ---------------------------------------------------------------------------------
+@pytest.mark.parametrize("name, expect", [
+    ("salun", {"lr": 1e-5, "epochs": 5, "batch_size": 8, "retain_weight": 0.5}),
+    ("randlabel", {"lr": 1e-5, "epochs": 5, "batch_size": 8, "retain_weight": 0.1}),
+    ("neggrad", {"lr": 1e-5, "epochs": 10, "batch_size": 8}),
+    ("graddiff", {"lr": 1e-5, "epochs": 10, "batch_size": 8, "retain_weight": 0.1}),
+])
+def test_text_to_image_gets_the_authors_diffusion_recipe_and_explicit_values_win(name, expect):
+    args = registry().get("unlearners", name).args
+    default, _ = args().for_kind("classification")
+    assert default == args() and default.optimizer.name != "adam"  # the main recipe: SGD or AdamW
+    sd, source = args().for_kind("text_to_image")
+    assert source and sd.optimizer.name == "adam" and {k: getattr(sd, k) for k in expect} == expect
+    mine, _ = args(lr=3e-4, epochs=2).for_kind("text_to_image")
+    assert (mine.lr, mine.epochs, mine.batch_size) == (3e-4, 2, 8)
+
+
+def test_methods_without_a_published_diffusion_recipe_keep_theirs():
+    for name in ("badt", "scrub", "l1sparse", "finetune", "npo"):
+        args = registry().get("unlearners", name).args()
+        assert args.for_kind("text_to_image") == (args, None)

@@ -1,12 +1,13 @@
 """Arguments every method shares (pydantic, no torch: plugin top modules import these).
 
 A method's own args model subclasses :class:`MethodArgs` and overrides the defaults with its authors'
-recipe (DESIGN.md §4). ``optimizer: paper`` in a benchmark replaces lr/optimizer/batch size through
+recipe (DESIGN.md §4), and lists in ``kind_recipes`` the recipes they published for other task kinds
+(SalUn's Stable Diffusion recipe). ``optimizer: paper`` in a benchmark replaces lr/optimizer/batch size through
 ``ctx.rule``; what was used is recorded in ``ctx.notes``.
 """
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -69,6 +70,30 @@ class MethodArgs(BaseModel):
     optimizer: OptimizerArgs = Field(default_factory=OptimizerArgs, description="authors' optimiser")
     lora: LoraArgs | None = Field(None, description="train LoRA adapters instead of all parameters")
     curriculum: CurriculumArgs | None = Field(None, description="'superloss' curriculum on each loss term")
+
+    #: the authors' recipe for a task kind where they published one apart from their main recipe (the
+    #: defaults): kind -> (where it comes from, field values). Fields a benchmark sets explicitly win.
+    kind_recipes: ClassVar[dict[str, tuple[str, dict[str, Any]]]] = {}
+
+    def for_kind(self, kind: str) -> tuple[MethodArgs, str | None]:
+        """These args under the recipe for ``kind`` (and its source), or themselves (and ``None``)."""
+        source, values = self.kind_recipes.get(kind, (None, None))
+        if values is None:
+            return self, None
+        explicit = self.model_dump(include=self.model_fields_set)
+        return type(self).model_validate({**values, **explicit}), source
+
+
+class RelabelArgs(BaseModel):
+    """RandLabel's draw (RandLabel, SalUn). Unset: SalUn's code under ``optimizer: authors`` (redrawn
+    every epoch over all classes), the paper's intent otherwise (one draw of a wrong label)."""
+
+    relabel: Literal["once", "epoch"] | None = Field(
+        None, description="once: Df targets drawn once per run; epoch: redrawn every epoch (SalUn's code). "
+                          "Unset: epoch under optimizer: authors, else once")
+    include_true: bool | None = Field(
+        None, description="draw from ALL classes, the true one included (SalUn's code). "
+                          "Unset: true under optimizer: authors, else false (a wrong label)")
 
 
 def sgd(momentum: float = 0.9, weight_decay: float = 5e-4) -> Any:

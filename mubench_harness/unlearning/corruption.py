@@ -1,8 +1,9 @@
 """Corruption: how a method destroys the knowledge of Df.
 
 - *gradient*: ascent on a measure — :class:`~.terms.Term` with ``ascent=True``;
-- *data*: :func:`corrupted_forget` — RandLabel's wrong targets, drawn ONCE per run from the run seed
-  through ``task.corrupt`` (uniform over the other classes, or a different sample's target);
+- *data*: :func:`corrupted_forget` — RandLabel's wrong targets, drawn from the run seed through
+  ``task.corrupt`` (uniform over the other classes, or a different sample's target); once per run or
+  redrawn every epoch, over the other classes or all of them (:func:`relabelling`);
 - *model*: :func:`incompetent_teacher` — a freshly initialised model of the same architecture
   (seeded), whose outputs are the targets on Df (Bad-T).
 """
@@ -16,9 +17,31 @@ from ..data import Rows
 SALT_LABELS, SALT_SUBSET, SALT_TEACHER, SALT_PAIRS = 11, 23, 37, 53
 
 
-def corrupted_forget(ctx, include_true: bool = False) -> Rows:
-    """Df with corrupted targets; a different sample's target is drawn from Dr for generation."""
-    rows = ctx.task.corrupt(ctx.forget, ctx.retain, ctx.generator(SALT_LABELS), include_true=include_true)
+#: salt step between the label draws of successive epochs (``relabel: epoch``)
+SALT_DRAW = 100_003
+
+
+def relabelling(ctx, relabel: str | None, include_true: bool | None) -> tuple[str, bool]:
+    """RandLabel's draw: ``once`` per run or every ``epoch``; from the other classes or all of them.
+
+    Unset choices follow the rule: under ``optimizer: authors``, SalUn's code (the reference of both
+    RandLabel and SalUn) redraws every epoch over ALL classes; otherwise the paper's intent, one draw
+    of a wrong label. What was used goes to the notes.
+    """
+    reference = ctx.rule.name == "authors"
+    relabel = relabel or ("epoch" if reference else "once")
+    include_true = reference if include_true is None else include_true
+    if relabel not in ("once", "epoch"):
+        raise ValueError(f"relabel must be 'once' or 'epoch', not {relabel!r}")
+    ctx.notes.update(relabel=relabel, relabel_include_true=include_true)
+    return relabel, include_true
+
+
+def corrupted_forget(ctx, include_true: bool = False, draw: int = 0) -> Rows:
+    """Df with corrupted targets; a different sample's target is drawn from Dr for generation.
+    ``draw`` numbers independent draws of one run (epoch ``e`` of ``relabel: epoch`` is draw ``e``)."""
+    generator = ctx.generator(SALT_LABELS + SALT_DRAW * draw)
+    rows = ctx.task.corrupt(ctx.forget, ctx.retain, generator, include_true=include_true)
     if not torch.equal(rows["idx"], ctx.forget["idx"]):
         raise ValueError("task.corrupt must keep each row's idx (Df membership is tracked by it)")
     return rows

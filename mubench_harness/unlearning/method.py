@@ -26,6 +26,16 @@ class PieceMethod(Unlearner):
             return self._unlearn(ctx)
 
     def _unlearn(self, ctx) -> torch.nn.Module:
+        given = self.args
+        self.args, source = given.for_kind(ctx.task.kind)
+        if source is not None:
+            ctx.notes["kind_recipe"] = source
+        try:
+            return self._unlearn_with_args(ctx)
+        finally:
+            self.args = given  # a method object may serve cells of other kinds
+
+    def _unlearn_with_args(self, ctx) -> torch.nn.Module:
         model = self.initial_model(ctx)
         lora = None
         if self.args.lora is not None:

@@ -116,8 +116,11 @@ def test_diffusion_salun_redirects_df_noise_to_another_condition():
     partners = ctx.retain.select(torch.randint(0, 32, (8,), generator=ctx.generator(SALT_PAIRS)))
     with torch.no_grad():
         redirect = (task._predict(original, ctx.forget.columns) - task._predict(original, other.columns)).pow(2).mean(1)
-        hand = redirect.mean() + task.per_sample_loss(original, partners.columns).mean()
+        # SalUn's Stable Diffusion recipe weighs the Dr loss by α = 0.5
+        hand = redirect.mean() + 0.5 * task.per_sample_loss(original, partners.columns).mean()
     assert ctx.result.steps == 1 and abs(ctx.result.history[0][2] - hand.item()) < 1e-6
+    assert "Stable Diffusion" in ctx.notes["kind_recipe"]
+    assert ctx.notes["optimizer"] == {"name": "adam", "lr": 1e-5, "momentum": 0.0, "weight_decay": 0.0}
     changed = sum(int((p != q).sum()) for p, q in zip(ctx.model.parameters(), original.parameters()))
     total = sum(p.numel() for p in original.parameters())
     assert 0 < changed <= total // 2  # only the salient half may move

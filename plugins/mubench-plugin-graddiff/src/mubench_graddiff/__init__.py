@@ -15,6 +15,12 @@ class Args(MethodArgs):
     optimizer: OptimizerArgs = adam("adamw", weight_decay=0.01)
     retain_weight: float = Field(1.0, ge=0, description="weight of the Dr loss")
 
+    # SalUn's Stable Diffusion "gradient ascent" script IS ascent on Df + alpha x the Dr loss
+    kind_recipes = {"text_to_image": (
+        "SalUn's Stable Diffusion gradient-ascent script (ascent on Df + alpha Dr): Adam lr 1e-5, 10 epochs, "
+        "batch 8, alpha 0.1",
+        {"optimizer": {"name": "adam"}, "lr": 1e-5, "epochs": 10, "batch_size": 8, "retain_weight": 0.1})}
+
 
 @hookimpl
 def mubench_unlearners():

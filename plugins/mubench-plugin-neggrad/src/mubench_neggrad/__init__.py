@@ -14,6 +14,11 @@ class Args(MethodArgs):
     batch_size: int = Field(256, ge=1)
     optimizer: OptimizerArgs = sgd()
 
+    kind_recipes = {"text_to_image": (
+        "SalUn's Stable Diffusion gradient-ascent baseline: Adam lr 1e-5, 10 epochs, batch 8 "
+        "(without its alpha-weighted Dr term, which NegGrad by definition lacks)",
+        {"optimizer": {"name": "adam"}, "lr": 1e-5, "epochs": 10, "batch_size": 8})}
+
 
 @hookimpl
 def mubench_unlearners():

@@ -2,7 +2,8 @@
 import time
 
 from mubench_harness.unlearning.method import PieceMethod, synchronize
-from mubench_harness.unlearning.recipes import randlabel_phase, redirect_phase
+from mubench_harness.unlearning.corruption import relabelling
+from mubench_harness.unlearning.recipes import relabel_phases, relabelled_schedule
 from mubench_harness.unlearning.scope import SaliencyMask, saliency, top_fraction_mask
 from mubench_harness.unlearning.terms import task_loss
 
@@ -22,11 +23,11 @@ class SalUn(PieceMethod):
         ctx.notes["saliency_seconds"] = time.perf_counter() - started
         ctx.notes["mask_fraction"] = mask.fraction
         curriculum = self.superloss if a.curriculum is not None else None
-        if ctx.task.kind == "text_to_image":  # SalUn's diffusion loss (DESIGN.md §4)
-            phase = redirect_phase(ctx, bs, curriculum=curriculum)
-        else:
-            phase = randlabel_phase(ctx, bs, include_true=a.include_true, curriculum=curriculum)
+        relabel, include_true = relabelling(ctx, a.relabel, a.include_true)
+        # text-to-image: SalUn's diffusion loss (DESIGN.md §4)
+        make_phase = relabel_phases(ctx, bs, include_true=include_true, curriculum=curriculum, retain_weight=a.retain_weight)
         try:
-            ctx.train(model, lambda epoch: [phase], epochs=a.epochs, optimizer=opt, after_step=mask.after_step)
+            ctx.train(model, relabelled_schedule(make_phase, relabel), epochs=a.epochs, optimizer=opt,
+                      after_step=mask.after_step)
         finally:
             mask.detach()
