@@ -7,7 +7,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, model_validat
 
 from mubench_harness import hookimpl
 from mubench_harness.generative.settings import Decoding, fill_source_defaults
-from mubench_harness.specs import LocalPath, TaskSpec, TrainRecipe
+from mubench_harness.specs import HubIdOrPath, LocalPath, TaskSpec, TrainRecipe
 
 #: The LLMs are taken as given (no original is trained): this recipe sizes the budget's one epoch. It is
 #: the models' own instruction tuning, tatsu-lab/stanford_alpaca README: AdamW lr 2e-5 (13B: 1e-5), batch
@@ -35,6 +35,11 @@ class Args(BaseModel):
     prompt_template: str = Field("Question: Tell me a bio of {name}.", description="the prompt; {name} is the person")
     fact_threshold: float = Field(0.8, gt=0, le=1, description="a fact counts as reproduced when this share of its "
                                   "content words (not stopwords, not the person's name) appears in the generation")
+    judge: HubIdOrPath | None = Field(None, description="an NLI model (hub id or local folder with an 'entailment' "
+                                      "label, e.g. microsoft/deberta-large-mnli) that judges each fact against the "
+                                      "generation, as FActScore judges with a model; None: the lexical matcher "
+                                      "(offline). Recorded with the run: it says which judge produced the score")
+    judge_threshold: float = Field(0.5, gt=0, lt=1, description="entailment probability from which a fact is supported")
     n_people: int = Field(183, ge=10, description="mini: fictional people generated")
     data_seed: int = Field(0, description="mini: seed of the fictional people")
     max_prompt_tokens: int | None = Field(None, ge=4, description="prompt tokens kept (None: 12 mini, 64 hub)")

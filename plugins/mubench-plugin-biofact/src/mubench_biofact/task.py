@@ -108,8 +108,21 @@ class BioFactTask(CausalLMTask):
                 "reference": ["\n".join([n, *(f.replace("\n", " ") for f in fs)]) for n, fs in zip(names, facts)]}
 
     def score_texts(self, generated, batch):
+        judge = self.judge()
         scores = []
         for text, ref in zip(generated, bytes_to_texts(batch["reference"])):
             name, *facts = ref.split("\n")
-            scores.append(fact_recall(text, name, facts, self.args.fact_threshold))
+            scores.append(judge.fact_support(text, facts) if judge is not None
+                          else fact_recall(text, name, facts, self.args.fact_threshold))
         return torch.tensor(scores, dtype=torch.float32)
+
+    def judge(self):
+        """The model judge ``args.judge`` names (loaded once), or ``None``: the lexical matcher."""
+        a = self.args
+        if a.judge is None:
+            return None
+        if getattr(self, "_judge", None) is None or self._judge.name != a.judge:
+            from mubench_harness.generative.judge import NLIJudge
+
+            self._judge = NLIJudge(a.judge, threshold=a.judge_threshold)
+        return self._judge
