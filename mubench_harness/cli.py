@@ -90,12 +90,22 @@ def cmd_run(ns) -> int:
     from .store import BadDatabase
 
     v = validate(ns.file)  # both phases before anything is created
+    from .distributed import is_main
+
+    if ns.nproc < 1:
+        raise BadInput(f"--nproc {ns.nproc}: at least one rank")
+    if ns.launcher:  # every rank runs this same command (validated: bad input never starts a rank)
+        from .distributed.launch import relaunch
+
+        relaunch(ns.launcher, ns.nproc, sys.argv[1:] if ns.argv is None else ns.argv)
     try:
         summary = run_benchmark(v, ns.output_dir, progress=None if not ns.no_progress else False)
     except (DeviceUnavailable, RunInProgress) as exc:
         raise BadInput(f"{ns.file}: {exc}") from None
     except BadDatabase as exc:  # names the database file itself
         raise BadInput(str(exc)) from None
+    if not is_main():  # rank 0 reports for every rank
+        return summary.exit_code
     if summary.ran == 0:
         print(f"{summary.output_dir}: all {summary.cells} cells already done; nothing to run", file=sys.stderr)
     else:
@@ -209,6 +219,9 @@ def parser() -> argparse.ArgumentParser:
     s.add_argument("file")
     s.add_argument("--output-dir", help="overrides the file's output_dir")
     s.add_argument("--no-progress", action="store_true", help="no progress bars")
+    s.add_argument("--launcher", choices=("torchrun", "accelerate"),
+                   help="run the cell across --nproc ranks started by this launcher (the distributed: block says how)")
+    s.add_argument("--nproc", type=int, default=2, help="ranks to start with --launcher (default 2)")
     s.set_defaults(func=cmd_run)
 
     s = sub.add_parser("report", help="a table of a run folder's results, mean ± std over seeds")
@@ -237,6 +250,7 @@ def parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     ns = parser().parse_args(argv)  # argparse exits 2 on bad usage
+    ns.argv = argv  # what a launcher re-runs on each rank (None: this process's own arguments)
     try:
         return ns.func(ns)
     except (ConfigError, BadInput) as exc:

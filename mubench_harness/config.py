@@ -106,21 +106,23 @@ class BudgetBlock(Strict):
 
 
 class DistributedBlock(Strict):
-    """The runner builds an ``accelerate.Accelerator`` from it (``accelerate``: device placement and mixed
-    precision in this process). ``deepspeed`` is refused until the runner runs a cell across ranks: in
-    one unlaunched process accelerate silently falls back to plain PyTorch, and ZeRO-3's partitioned
-    parameters would need gathering wherever a method reads whole weights (SalUn's mask, l1's norm)."""
+    """How one cell runs across the ranks ``torchrun``/``accelerate launch`` (or ``mubench run --launcher``)
+    started; in one unlaunched process every backend is one rank. The runner builds an
+    ``accelerate.Accelerator`` from it (:mod:`mubench_harness.distributed.engine`): ``accelerate`` is data
+    parallel (DDP), ``deepspeed`` ZeRO stage ``zero_stage`` (or the user's DeepSpeed JSON ``config``,
+    passed through), ``fsdp`` Accelerate's FSDP2 plugin (full sharding)."""
 
-    backend: Literal["none", "accelerate", "deepspeed"] = "none"
+    backend: Literal["none", "accelerate", "deepspeed", "fsdp"] = "none"
     zero_stage: int = Field(0, ge=0, le=3)
+    #: a DeepSpeed JSON file, relative to the benchmark file (``deepspeed`` only)
+    config: str | None = None
 
     @model_validator(mode="after")
     def _consistent(self):
-        if self.backend != "deepspeed" and self.zero_stage:
-            raise ValueError("zero_stage needs backend: deepspeed")
-        if self.backend == "deepspeed":
-            raise ValueError("backend deepspeed is not supported yet (ZeRO scale-out needs a multi-rank runner; "
-                             "in one process it would silently run plain PyTorch): use none or accelerate")
+        if self.backend != "deepspeed" and (self.zero_stage or self.config):
+            raise ValueError(f"{'zero_stage' if self.zero_stage else 'config'} needs backend: deepspeed")
+        if self.backend == "deepspeed" and not (self.zero_stage or self.config):
+            raise ValueError("backend deepspeed needs zero_stage (1, 2 or 3) or a DeepSpeed JSON config")
         return self
 
 
@@ -292,6 +294,15 @@ def check_plugins(bench: Benchmark, doc: Located, registry) -> Validated:
         for i, name in enumerate(bench.metrics):
             get("metrics", name, ("metrics", i))
         metric_names = list(dict.fromkeys(bench.metrics))
+
+    if bench.distributed.config is not None:
+        from .distributed.config import check_deepspeed_config
+
+        where = value_loc(doc, ("distributed", "config"))
+        try:
+            check_deepspeed_config(_resolve(base_dir, bench.distributed.config), bench.distributed.zero_stage)
+        except ValueError as exc:
+            raise doc.error(where, f"distributed.config: {exc}") from None
 
     given = [(t.name, m.name, scale) for t in bench.tasks for m in t.models for scale in m.scales
              if not m.checkpoint and scale in registry.get("models", m.name).given]

@@ -33,6 +33,9 @@ from .signals import SignalCache, weights_hash
 from .resources import build_device, check_checkpoint, fit_recipe, load_checkpoint, local_checkpoint, synchronize
 from .splits import forget_indices, retain_indices
 from .store import Store, now
+from .distributed import is_main, world_size
+from .distributed.engine import consolidated
+from .distributed.ranks import broadcast, gather, sum_all
 from .training import Budget
 from .training_recipes import benchmark_recipes, mubench_unlearning
 
@@ -119,7 +122,9 @@ class Runtime:
         self.out = Path(output_dir)
         self.store = store
         self.progress = progress
-        self.device, self.accelerator = device or build_device(v.bench)
+        self.device, self.accelerator = device or build_device(v.bench, v.base_dir)
+        #: only the main rank writes caches and evaluates; the others run each cell's methods in step
+        self.main = is_main()
         o = v.bench.optimizer
         self.rule = OptimizerRule(o.rule, lr=o.paper_lr, batch_size=o.paper_batch_size)
         self._recipes = None  # (task, model, scale) -> training recipe, resolved on first use
@@ -237,13 +242,18 @@ class Runtime:
                       "seed": cell.seed, "task": cell.task, "model": cell.model, "scale": cell.scale})
         folder = self.out / "cache" / "originals"
         path, meta_path = folder / f"{key}.safetensors", folder / f"{key}.json"
-        if path.is_file() and meta_path.is_file():
+        cached = None
+        if self.main and path.is_file() and meta_path.is_file():
             cached = self._verified_cache(built.model, path, meta_path)
-            if cached is not None:
-                return cached
+        if broadcast(cached is not None) and cached is None:  # rank 0 verified it: every rank reads it
+            cached = self._verified_cache(built.model, path, meta_path)
+        if cached is not None:
+            return cached
         model, seconds, flops = fit_recipe(p.task, p.built, built.model, p.train, seed=cell.seed, device=self.device,
                                            accelerator=self.accelerator, recipe=r)
         self.work["train_original"] += 1
+        if not self.main:  # rank 0 alone writes caches
+            return Original(model, "", seconds, flops, "trained")
         folder.mkdir(parents=True, exist_ok=True)
         tmp = path.with_suffix(".tmp")
         save_model(model, str(tmp))
@@ -362,6 +372,11 @@ class Runtime:
             rec.status = "failed"
             rec.error = traceback.format_exc()
         finally:
+            if world_size() > 1:  # a cell failed on any rank failed on all: rank 0 records the first error
+                verdicts = gather((rec.status, rec.error))
+                failed = [(r, err) for r, (status, err) in enumerate(verdicts) if status == "failed"]
+                if failed:
+                    rec.status, rec.error = "failed", f"rank {failed[0][0]}: {failed[0][1]}"
             self.stage.close()
             if self.accelerator is not None:
                 # prepare() keeps every model and optimizer it wrapped: let this cell's go
@@ -376,6 +391,8 @@ class Runtime:
     def _original_cell(self, cell: Cell, rec) -> None:
         orig = self.original(cell)
         self._advance("original ready")
+        if not self.main:  # evaluation reads whole weights: rank 0's alone
+            return
         p = self.prepared(cell.task, cell.model, cell.scale)
         sig = self.signals_of(cell, orig.model, orig.weights)
         retrain_sig, retrain_s, retrain_f = self.retrain_reference(cell)
@@ -434,8 +451,9 @@ class Runtime:
         if rule.epochs is not None and "epochs" in type(args).model_fields:  # mubench: the authors' epochs
             args = args.model_copy(update={"epochs": rule.epochs})
         method = spec.load()(args)
-        retrain_sig, retrain_s, retrain_f = self.retrain_reference(cell)
-        budget, budget_source = self._budget(cell, orig, sp, (retrain_s, retrain_f))
+        retrain_sig, retrain_s, retrain_f = self.retrain_reference(cell) if self.main else (None, None, None)
+        # rank 0 knows the retrain cell's cost: every rank gets its allowance
+        budget, budget_source = broadcast(self._budget(cell, orig, sp, (retrain_s, retrain_f)) if self.main else None)
         device = self.device
         task, scale, seed, family = p.task, cell.scale, cell.seed, p.family
         ctx = UnlearnContext(
@@ -456,7 +474,9 @@ class Runtime:
         synchronize(device)
         by_flops = self.bench.budget.measure == "flos"
         # the clock starts with the method
-        ctx.budget = Budget(max_flops=budget, meter=ctx.meter) if by_flops else Budget(max_seconds=budget)
+        # each rank meters its own share of the work: FLOs are cut at its share of the allowance
+        share = None if budget is None else budget / world_size()
+        ctx.budget = Budget(max_flops=share, meter=ctx.meter) if by_flops else Budget(max_seconds=budget)
         start = time.perf_counter()
         with seeded(seed):  # dropout, ViLT's patch sampling: the same draws whatever ran before this cell
             model = method.unlearn(ctx)
@@ -464,8 +484,11 @@ class Runtime:
         seconds = time.perf_counter() - start
         self.work["unlearn"] += 1
         self._advance("unlearned")
-        if self.accelerator is not None:
-            model = self.accelerator.unwrap_model(model)
+        ctx.meter.flops = sum_all([ctx.meter.flops])[0]  # every rank's FLOs together
+        if self.accelerator is not None:  # whole weights gathered from their shards (a collective)
+            model = consolidated(model, orig.model, self.accelerator)
+        if not self.main:  # evaluation reads whole weights: rank 0's alone
+            return
         if orig.weights != weights_hash(orig.model):
             raise RuntimeError(f"{cell.unlearner} modified the frozen original model")
         weights = weights_hash(model)

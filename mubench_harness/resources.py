@@ -2,6 +2,7 @@
 fitting a model with a task's recipe through the one loop."""
 from __future__ import annotations
 
+import copy
 import time
 from pathlib import Path
 from typing import Any
@@ -20,18 +21,17 @@ def synchronize(device: torch.device) -> None:
         torch.cuda.synchronize(device)
 
 
-def build_device(bench) -> tuple[torch.device, Any]:
-    """The device and, for a distributed backend, the ``accelerate.Accelerator`` built from the file."""
+def build_device(bench, base_dir: Path = Path(".")) -> tuple[torch.device, Any]:
+    """The device and, for a distributed backend or several launched ranks, the ``accelerate.Accelerator``
+    built from the file (:func:`mubench_harness.distributed.engine.build_accelerator`)."""
+    from .distributed.engine import build_accelerator
+
     if bench.device == "cuda" and not torch.cuda.is_available():
         raise DeviceUnavailable("device: cuda was requested but no CUDA device is available")
     use_cuda = bench.device == "cuda" or (bench.device == "auto" and torch.cuda.is_available())
-    backend = bench.distributed.backend
-    if backend == "none":
+    accelerator = build_accelerator(bench, use_cuda=use_cuda, base_dir=base_dir)
+    if accelerator is None:
         return torch.device("cuda" if use_cuda else "cpu"), None
-    from accelerate import Accelerator
-
-    # backend "accelerate" (validation refuses "deepspeed" for now: see config.DistributedBlock)
-    accelerator = Accelerator(cpu=not use_cuda, mixed_precision=bench.mixed_precision)
     return accelerator.device, accelerator
 
 
@@ -40,8 +40,11 @@ def fit_recipe(task: Task, built: Built, model: torch.nn.Module, rows: Rows, *, 
     """Train ``model`` on ``rows`` with ``recipe`` (default: the task class's own; the runner passes the
     one :func:`~mubench_harness.training_recipes.training_recipe` resolves) — the original's training, or
     one epoch of it for a given original's budget. Returns the model (unwrapped), seconds and FLOs."""
+    from .distributed.engine import consolidated
+
     r = recipe or task.recipe
     model = model.to(device).train()
+    like = copy.deepcopy(model) if _sharded(accelerator) else model  # a plain shell for the gathered weights
     opt = make_optimizer(model.parameters(), OptimizerConfig(name=r.optimizer, lr=r.lr, weight_decay=r.weight_decay, momentum=r.momentum))
     if accelerator is not None:
         model, opt = accelerator.prepare(model, opt)
@@ -54,9 +57,22 @@ def fit_recipe(task: Task, built: Built, model: torch.nn.Module, rows: Rows, *, 
                  meter=meter, device=device)
     synchronize(device)
     seconds = time.perf_counter() - start
-    if accelerator is not None:
-        model = accelerator.unwrap_model(model)
-    return model, seconds, meter.flops
+    if accelerator is None:
+        return model, seconds, meter.flops
+    return consolidated(model, like, accelerator), seconds, _all_ranks(meter.flops)
+
+
+def _sharded(accelerator) -> bool:
+    from .distributed.engine import is_sharded
+
+    return is_sharded(accelerator)
+
+
+def _all_ranks(flops: float) -> float:
+    """FLOs of every rank together (each counts its own share of the batches)."""
+    from .distributed.ranks import sum_all
+
+    return sum_all([flops])[0]
 
 
 def local_checkpoint(checkpoint: str, base_dir: Path) -> Path | None:

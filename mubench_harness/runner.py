@@ -129,20 +129,15 @@ def expand_grid(v: Validated) -> list[Cell]:
 def run_benchmark(v: Validated, output_dir: str | Path | None = None, *, progress: bool | None = None) -> RunSummary:
     """Run every cell of the grid that is not ``done`` yet. Nothing is written when nothing is pending,
     so rerunning a finished benchmark leaves its database byte-for-byte unchanged."""
+    from .distributed import is_main
+
     out = Path(output_dir) if output_dir is not None else v.output_dir
     cells = expand_grid(v)
     keys = [c.key for c in cells]
-    db_path = out / "results.db"
-    if db_path.is_file():
-        probe = Store(db_path)
-        statuses = probe.statuses()
-        probe.close()
-    else:
-        statuses = {}
+    statuses = _statuses(out / "results.db") if is_main() else {}
     pending = [c for c in cells if statuses.get(c.key) != "done"]
-    summary = RunSummary(out, len(cells), keys, len(pending), skipped_pairs=list(v.skipped))
-    if not pending:
-        return summary
+    if not pending and is_main() and not _launched():
+        return RunSummary(out, len(cells), keys, 0, skipped_pairs=list(v.skipped))
 
     from tqdm.auto import tqdm
 
@@ -151,19 +146,33 @@ def run_benchmark(v: Validated, output_dir: str | Path | None = None, *, progres
 
     # an unavailable device, a checkpoint that is no safetensors file or unreadable data is bad input:
     # fail before creating anything
-    device = build_device(v.bench)
+    device = build_device(v.bench, v.base_dir)
+    if _launched():  # rank 0 read the database: every rank runs its pending cells, in its order
+        from .distributed.ranks import broadcast
+
+        pending = [cells[i] for i in broadcast([i for i, c in enumerate(cells) if c in pending])]
+    summary = RunSummary(out, len(cells), keys, len(pending), skipped_pairs=list(v.skipped))
+    if not pending:
+        return summary
+    main = is_main()
     names = dict.fromkeys(c.task for c in pending)
     check_checkpoints(v, names)
     tasks = load_tasks(v, names)
-    out.mkdir(parents=True, exist_ok=True)
-    lock = _lock(out)
-    store = open_store(out)
-    run_id = store.start_run(run_config(v), keys)
-    runtime = Runtime(v, out, store, progress=progress, device=device, tasks=tasks)
+    store = lock = run_id = None
+    if main:  # rank 0 alone writes the database (the other ranks compute with it, in step)
+        out.mkdir(parents=True, exist_ok=True)
+        lock = _lock(out)
+        store = open_store(out)
+        run_id = store.start_run(run_config(v), keys)
+    runtime = Runtime(v, out, store, progress=progress if main else False, device=device, tasks=tasks)
     hook = v.registry.manager.hook
     try:
-        for cell in tqdm(pending, desc=f"mubench {v.bench.name}", unit="cell", disable=_no_bar(progress), file=sys.stderr):
+        for cell in tqdm(pending, desc=f"mubench {v.bench.name}", unit="cell", disable=_no_bar(progress) or not main,
+                         file=sys.stderr):
             started = now()
+            if not main:
+                runtime.run_cell(cell)  # in step with rank 0's cell; its record is rank 0's to write
+                continue
             store.mark_running(cell.record("running", started=started), run_id)
             try:
                 outcome = hook.mubench_run_cell(cell=cell, runtime=runtime)
@@ -178,15 +187,38 @@ def run_benchmark(v: Validated, output_dir: str | Path | None = None, *, progres
                 hook.mubench_cell_finished(cell=cell, outcome=outcome)
             except Exception as exc:  # noqa: BLE001 - a logger's failure never stops the sweep
                 print(f"warning: a mubench_cell_finished hook failed for {cell.key}: {type(exc).__name__}: {exc}", file=sys.stderr)
-        store.finish_run(run_id)
-        final = store.statuses()
+        final = {}
+        if main:
+            store.finish_run(run_id)
+            final = store.statuses()
     finally:
         summary.work = dict(runtime.work)
         runtime.close()
-        store.close()
-        lock.close()
+        if main:
+            store.close()
+            lock.close()
+    if _launched():  # every rank exits with rank 0's verdict
+        from .distributed.ranks import broadcast
+
+        final = broadcast(final)
     summary.failed = [k for k in keys if final.get(k) == "failed"]
     return summary
+
+
+def _statuses(db_path: Path) -> dict[str, str]:
+    if not db_path.is_file():
+        return {}
+    probe = Store(db_path)
+    try:
+        return probe.statuses()
+    finally:
+        probe.close()
+
+
+def _launched() -> bool:
+    from .distributed import world_size
+
+    return world_size() > 1
 
 
 class DeviceUnavailable(RuntimeError):

@@ -17,6 +17,7 @@ import torch
 from pydantic import BaseModel, ConfigDict, Field
 
 from .data import Rows, to_device
+from .distributed.ranks import sum_all
 
 LossFn = Callable[[torch.nn.Module, dict], torch.Tensor]
 
@@ -154,26 +155,28 @@ def run_loop(
     for epoch in range(epochs):
         for phase in schedule(epoch):
             total, count = 0.0, 0
-            batches = phase.rows.batches(phase.batch_size, shuffle=phase.shuffle, generator=gen, rank=rank, world=world)
+            # every rank draws the same global batches; each then takes its share (see _shard)
+            batches = phase.rows.batches(phase.batch_size, shuffle=phase.shuffle, generator=gen)
             for i, batch in enumerate(batches):
                 if phase.max_steps is not None and i >= phase.max_steps:
                     break
+                batch, share = _shard(batch, rank, world)
                 batch = to_device(batch, device)
                 optimizer.zero_grad(set_to_none=True)
-                if meter is not None:
-                    loss = meter.step(phase.name, len(batch["idx"]), lambda: _step(phase.loss, model, batch, backward))
-                else:
-                    loss = _step(phase.loss, model, batch, backward)
+                step = lambda: _step(phase.loss, model, batch, backward, share * world)  # noqa: E731
+                loss = meter.step(phase.name, len(batch["idx"]), step) if meter is not None else step()
                 optimizer.step()
                 if after_step is not None:
                     after_step()
-                value = loss.item()
+                value, stop = loss.item() * share, budget is not None and budget.exceeded()
+                if world > 1:  # one small collective a step: the global loss, and no rank stops alone
+                    value, stop = sum_all([value, float(stop)])
                 if not math.isfinite(value):
                     raise NonFiniteLoss(f"loss is {value} at epoch {epoch}, phase {phase.name!r}, step {i}")
                 total += value
                 count += 1
                 result.steps += 1
-                if budget is not None and budget.exceeded():
+                if stop:
                     result.cut = True
                     break
             result.history.append((epoch, phase.name, total / max(count, 1)))
@@ -186,11 +189,25 @@ def run_loop(
     return result
 
 
-def _step(loss_fn: LossFn, model, batch, backward) -> torch.Tensor:
+def _shard(batch: dict[str, torch.Tensor], rank: int, world: int) -> tuple[dict[str, torch.Tensor], float]:
+    """This rank's rows of a global batch and their share of it. Rank r takes rows r, r+world, ...; the
+    loss it backpropagates is weighted by share·world, so the gradients the ranks average equal the
+    single-process gradient of the global batch's mean loss, an uneven last batch included. A global
+    batch smaller than ``world`` is taken whole by every rank (share 1/world): no rank idles a step."""
+    n = len(batch["idx"])
+    if world == 1:
+        return batch, 1.0
+    if n < world:
+        return batch, 1.0 / world
+    local = {k: v[rank::world] for k, v in batch.items()}
+    return local, len(local["idx"]) / n
+
+
+def _step(loss_fn: LossFn, model, batch, backward, weight: float = 1.0) -> torch.Tensor:
     token = CURRENT_STEP.set(next(_STEP_IDS))
     try:
         loss = loss_fn(model, batch)
-        backward(loss)
+        backward(loss * weight if weight != 1.0 else loss)
     finally:
         CURRENT_STEP.reset(token)
     return loss.detach()

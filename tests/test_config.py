@@ -87,7 +87,7 @@ STRUCTURE_ERRORS = [
     ("name: x\ntasks: [{name: t, models: [m]}]\nunlearners: [a]\noptimizer: fancy\n", 4, 12, "'paper' or 'mubench'"),
     ("name: x\ntasks: [{name: t, models: [m]}]\nunlearners: [a]\ndistributed: {zero_stage: 3}\n", 4, 14, "needs backend: deepspeed"),
     ("name: x\ntasks: [{name: t, models: [m]}]\nunlearners: [a]\ndistributed: {backend: deepspeed}\n", 4, 14,
-     "deepspeed is not supported yet"),
+     "backend deepspeed needs zero_stage"),
     ("name: x\ntasks: [{name: t, source: web, models: [m]}]\nunlearners: [a]\n", 2, 27, "'mini' or 'hub'"),
 ]
 

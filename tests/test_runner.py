@@ -369,7 +369,7 @@ def test_accelerate_backend(tmp_path, kit, monkeypatch):
 
     built = []
     real = resources.build_device
-    monkeypatch.setattr(resources, "build_device", lambda bench: built.append(real(bench)) or built[-1])
+    monkeypatch.setattr(resources, "build_device", lambda bench, *a: built.append(real(bench, *a)) or built[-1])
     path = bench(tmp_path, "[exact, ascent]", seeds="[0]", ratios="[10]", extra="distributed: {backend: accelerate}\n")
     summary = run_benchmark(validate(path), tmp_path / "out")
     assert summary.exit_code == 0 and summary.work["train_original"] == 1

@@ -1,0 +1,50 @@
+"""The few collectives the harness itself needs; each is the identity in a single process."""
+from __future__ import annotations
+
+# object collectives pickle between this run's own ranks only (never a file or a foreign peer)
+from typing import Any
+
+import torch
+import torch.distributed as dist
+
+
+def active() -> bool:
+    """Whether this process is one of several ranks of an initialised process group."""
+    return dist.is_available() and dist.is_initialized() and dist.get_world_size() > 1
+
+
+def sum_all(values: list[float]) -> list[float]:
+    """Element-wise sums of ``values`` over every rank (float64, so a count stays exact)."""
+    if not active():
+        return list(values)
+    t = torch.tensor(values, dtype=torch.float64)
+    dist.all_reduce(t, op=dist.ReduceOp.SUM)
+    return t.tolist()
+
+
+def any_rank(flag: bool) -> bool:
+    """True on every rank when it is true on any: how ranks agree to stop together (budget, failure)."""
+    return bool(sum_all([float(flag)])[0]) if active() else bool(flag)
+
+
+def broadcast(obj: Any) -> Any:
+    """Rank 0's ``obj`` on every rank (a decision only rank 0 can take: what is pending, what is cached)."""
+    if not active():
+        return obj
+    box = [obj]
+    dist.broadcast_object_list(box, src=0)
+    return box[0]
+
+
+def gather(obj: Any) -> list[Any]:
+    """Every rank's ``obj``, in rank order, on every rank."""
+    if not active():
+        return [obj]
+    out: list[Any] = [None] * dist.get_world_size()
+    dist.all_gather_object(out, obj)
+    return out
+
+
+def barrier() -> None:
+    if active():
+        dist.barrier()
