@@ -68,11 +68,24 @@ class UnlearnContext:
         optimizer: OptimizerConfig,
         after_step: Callable[[], None] | None = None,
         params=None,
+        lr_schedule: Callable[[int], float] | None = None,
     ) -> LoopResult:
-        """Run the shared loop under this cell's budget and meter; results accumulate in ``result``."""
+        """Run the shared loop under this cell's budget and meter; results accumulate in ``result``.
+
+        ``lr_schedule``: the factor of the learning rate after ``n`` optimiser steps (a method's
+        warm-up and decay), stepped after every optimiser step."""
         opt = make_optimizer(params if params is not None else model.parameters(), optimizer)
         if self.accelerator is not None:
             model, opt = self.accelerator.prepare(model, opt)
+        if lr_schedule is not None:
+            scheduler = torch.optim.lr_scheduler.LambdaLR(opt, lr_schedule)
+            inner = after_step
+
+            def after_step():
+                if inner is not None:
+                    inner()
+                scheduler.step()
+
         res = run_loop(
             model, schedule, epochs=epochs, optimizer=opt, seed=self.seed, accelerator=self.accelerator,
             after_step=after_step, budget=self.budget, meter=self.meter, device=self.device,

@@ -265,3 +265,37 @@ def test_methods_without_a_published_diffusion_recipe_keep_theirs():
     for name in ("badt", "scrub", "l1sparse", "finetune", "npo"):
         args = registry().get("unlearners", name).args()
         assert args.for_kind("text_to_image") == (args, None)
+
+
+# -- NPO: the authors' warm-up and decay through the one loop --------------------------------------------------
+def test_lr_schedule_runs_inside_the_shared_loop():
+    import functools
+
+    from mubench_harness.training import OptimizerConfig, Phase
+    from mubench_harness.unlearning.method import warmup_then_decay
+
+    ctx = setting().context(seed=0)
+    model = nn.Linear(1, 1, bias=False)
+    weights = []
+    rows = Rows({"x": torch.ones(4, 1), "idx": torch.arange(4)})
+    phase = Phase("p", rows, 1, lambda m, b: m(b["x"]).sum())  # ∂/∂w = 1: each step moves w by −lr
+    ctx.train(model, lambda e: [phase], epochs=2, optimizer=OptimizerConfig(name="sgd", lr=0.1),
+              after_step=lambda: weights.append(float(model.weight.detach())),
+              lr_schedule=functools.partial(warmup_then_decay, warmup=4, total=8, decay="linear"))
+    start = weights[0]  # step 0 runs at factor 0 (transformers' schedule starts at 0 too)
+    steps = [-(b - a) for a, b in zip([start] + weights, weights)][1:]
+    assert np.allclose(steps, [0.025, 0.05, 0.075, 0.1, 0.075, 0.05, 0.025], atol=1e-7)
+
+
+def test_npo_uses_its_authors_warmup_and_decay_only_under_their_recipe():
+    from mubench_harness.context import OptimizerRule
+
+    st = setting()
+    ctx = st.context(seed=0)
+    make("npo").unlearn(ctx)
+    per_epoch = st.forget.num_batches(32)
+    assert ctx.result.epochs == 10
+    assert ctx.notes["lr_schedule"] == {"warmup_steps": per_epoch, "total_steps": 10 * per_epoch, "decay": "linear"}
+    ctx = st.context(seed=0, rule=OptimizerRule("paper"))
+    make("npo", epochs=1).unlearn(ctx)
+    assert "lr_schedule" not in ctx.notes

@@ -1,6 +1,8 @@
 """Base of every method built from the pieces: optimiser rule, LoRA scope, curriculum, notes."""
 from __future__ import annotations
 
+import functools
+
 import torch
 
 from ..contracts import Unlearner, seeded
@@ -65,6 +67,17 @@ class PieceMethod(Unlearner):
         ctx.notes.setdefault("batch_sizes", []).append(bs)
         return cfg, bs
 
+    def lr_schedule(self, ctx, steps_per_epoch: int):
+        """The args' warm-up and decay as a factor per optimiser step (transformers' linear schedule
+        with warm-up: n/W during the W warm-up steps, then (T − n)/(T − W)), or ``None`` for a
+        constant rate. Part of the authors' recipe: other optimiser rules run at a constant rate."""
+        a = self.args
+        if ctx.rule.name != "authors" or (a.warmup_epochs == 0 and a.lr_decay == "constant"):
+            return None
+        warmup, total = round(a.warmup_epochs * steps_per_epoch), a.epochs * steps_per_epoch
+        ctx.notes["lr_schedule"] = {"warmup_steps": warmup, "total_steps": total, "decay": a.lr_decay}
+        return functools.partial(warmup_then_decay, warmup=warmup, total=total, decay=a.lr_decay)
+
     def superloss(self) -> SuperLoss | None:
         """A fresh SuperLoss for one loss term (each term keeps its own threshold)."""
         c = self.args.curriculum
@@ -75,3 +88,11 @@ def synchronize(device) -> None:
     """Wait for queued device work before reading a clock (CUDA runs asynchronously)."""
     if torch.device(device).type == "cuda":
         torch.cuda.synchronize(device)
+
+
+def warmup_then_decay(step: int, *, warmup: int, total: int, decay: str) -> float:
+    if step < warmup:
+        return step / warmup
+    if decay == "constant":
+        return 1.0
+    return max(0.0, (total - step) / max(1, total - warmup))

@@ -1,4 +1,6 @@
 """mubench plugin npo: Negative Preference Optimization, and NPO with a retain term. No torch here."""
+from typing import Literal
+
 from pydantic import Field
 
 from mubench_harness import hookimpl
@@ -7,10 +9,14 @@ from mubench_harness.unlearning.args import MethodArgs, OptimizerArgs, adam
 
 
 class Args(MethodArgs):
-    """Authors' recipe (Zhang et al. 2024, TOFU setting): AdamW lr 1e-5, 5 epochs, batch 32, β = 0.1."""
+    """Authors' recipe (Zhang et al. 2024; TOFU/config/forget.yaml of licong-lin/negative-preference-
+    optimization): AdamW lr 1e-5, weight decay 0.01, 10 epochs, batch 32 (4 × 4 accumulation × 2 GPUs),
+    β = 0.1, through transformers' Trainer: linear warm-up over the first epoch, then linear decay to 0."""
 
     lr: float = Field(1e-5, gt=0, description="learning rate")
-    epochs: int = Field(5, ge=1, description="passes over Df")
+    epochs: int = Field(10, ge=1, description="passes over Df")
+    warmup_epochs: float = Field(1.0, ge=0, description="linear learning-rate warm-up from 0, in epochs (authors' rule only)")
+    lr_decay: Literal["constant", "linear"] = Field("linear", description="after warm-up: linear to 0 (authors' rule only)")
     batch_size: int = Field(32, ge=1)
     optimizer: OptimizerArgs = adam("adamw", weight_decay=0.01)
     beta: float = Field(0.1, gt=0, description="NPO inverse temperature β")

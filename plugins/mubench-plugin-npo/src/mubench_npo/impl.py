@@ -29,7 +29,8 @@ class NPO(PieceMethod):
     def run(self, ctx, model):
         opt, bs = self.optimizer(ctx)
         phase = Phase("npo", ctx.forget, bs, mean_loss(self.forget_term(ctx)))
-        ctx.train(model, lambda epoch: [phase], epochs=self.args.epochs, optimizer=opt)
+        ctx.train(model, lambda epoch: [phase], epochs=self.args.epochs, optimizer=opt,
+                  lr_schedule=self.lr_schedule(ctx, ctx.forget.num_batches(bs)))
 
 
 class NPORetain(NPO):
@@ -41,4 +42,4 @@ class NPORetain(NPO):
         loss = paired(self.forget_term(ctx), retain)
         gen = ctx.generator(SALT_PAIRS)
         ctx.train(model, lambda epoch: [Phase("npo_rt", pair_rows(ctx.forget, ctx.retain, gen), bs, loss)],
-                  epochs=self.args.epochs, optimizer=opt)
+                  epochs=self.args.epochs, optimizer=opt, lr_schedule=self.lr_schedule(ctx, ctx.forget.num_batches(bs)))
