@@ -70,9 +70,6 @@ class MethodArgs(BaseModel):
     optimizer: OptimizerArgs = Field(default_factory=OptimizerArgs, description="authors' optimiser")
     lora: LoraArgs | None = Field(None, description="train LoRA adapters instead of all parameters")
     curriculum: CurriculumArgs | None = Field(None, description="'superloss' curriculum on each loss term")
-    warmup_epochs: float = Field(0.0, ge=0, description="linear learning-rate warm-up from 0, in epochs (authors' rule only)")
-    lr_decay: Literal["constant", "linear"] = Field(
-        "constant", description="after warm-up: constant, or linear to 0 at the last step (authors' rule only)")
 
     #: the authors' recipe for a task kind where they published one apart from their main recipe (the
     #: defaults): kind -> (where it comes from, field values). Fields a benchmark sets explicitly win.

@@ -70,13 +70,15 @@ class PieceMethod(Unlearner):
     def lr_schedule(self, ctx, steps_per_epoch: int):
         """The args' warm-up and decay as a factor per optimiser step (transformers' linear schedule
         with warm-up: n/W during the W warm-up steps, then (T − n)/(T − W)), or ``None`` for a
-        constant rate. Part of the authors' recipe: other optimiser rules run at a constant rate."""
+        constant rate. Part of the authors' recipe: other optimiser rules run at a constant rate.
+        Args models with a published schedule (NPO's) declare ``warmup_epochs`` and ``lr_decay``."""
         a = self.args
-        if ctx.rule.name != "authors" or (a.warmup_epochs == 0 and a.lr_decay == "constant"):
+        warmup_epochs, decay = getattr(a, "warmup_epochs", 0.0), getattr(a, "lr_decay", "constant")
+        if ctx.rule.name != "authors" or (warmup_epochs == 0 and decay == "constant"):
             return None
-        warmup, total = round(a.warmup_epochs * steps_per_epoch), a.epochs * steps_per_epoch
-        ctx.notes["lr_schedule"] = {"warmup_steps": warmup, "total_steps": total, "decay": a.lr_decay}
-        return functools.partial(warmup_then_decay, warmup=warmup, total=total, decay=a.lr_decay)
+        warmup, total = round(warmup_epochs * steps_per_epoch), a.epochs * steps_per_epoch
+        ctx.notes["lr_schedule"] = {"warmup_steps": warmup, "total_steps": total, "decay": decay}
+        return functools.partial(warmup_then_decay, warmup=warmup, total=total, decay=decay)
 
     def superloss(self) -> SuperLoss | None:
         """A fresh SuperLoss for one loss term (each term keeps its own threshold)."""
