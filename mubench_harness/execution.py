@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import copy
 import json
+import os
 import shutil
 import sys
 import time
@@ -26,6 +27,7 @@ from .config import Validated, digest
 from .context import OptimizerRule, UnlearnContext
 from .contracts import Built, Task, seeded
 from .data import SPILL_DIR, Rows
+from .encode_cache import EncodeCache
 from .located import value_loc
 from .metrics import Evaluation
 from .runner import Cell, CellOutcome, expand_grid
@@ -129,6 +131,8 @@ class Runtime:
         self.rule = OptimizerRule(o.rule, lr=o.paper_lr, batch_size=o.paper_batch_size)
         self._recipes = None  # (task, model, scale) -> training recipe, resolved on first use
         self.signals = SignalCache(self.out / "cache" / "signals")
+        #: encoded rows across runs (a shared folder across run folders with MUBENCH_ENCODE_CACHE)
+        self.encodings = EncodeCache(os.environ.get("MUBENCH_ENCODE_CACHE") or self.out / "cache" / "encoded")
         self.work: Counter[str] = Counter()
         self._tasks: dict[str, tuple[Task, Any]] = dict(tasks or {})
         self.work["load"] += len(self._tasks)
@@ -173,12 +177,16 @@ class Runtime:
             strata = list(data["train"][col]) if col and col in data["train"].column_names else None
             token = SPILL_DIR.set(self._spill)  # a column too large for memory goes to a file here
             try:
+                rows_before, hits_before = self.encodings.encoded_rows, self.encodings.hits
+                encode = self.encodings.encode
                 self._prepared[key] = Prepared(
-                    task, family, built, task.encode(data["train"], built), task.encode(data["test"], built),
-                    task.encode(data["ood"], built) if "ood" in data else None, strata)
+                    task, family, built, encode(task, data["train"], built), encode(task, data["test"], built),
+                    encode(task, data["ood"], built) if "ood" in data else None, strata)
             finally:
                 SPILL_DIR.reset(token)
             self.work["encode"] += 1
+            self.work["encoded_rows"] += self.encodings.encoded_rows - rows_before
+            self.work["encode_cache_hits"] += self.encodings.hits - hits_before
         return self._prepared[key]
 
     def recipe(self, cell: Cell):
