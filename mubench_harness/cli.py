@@ -166,12 +166,13 @@ def cmd_report(ns) -> int:
 
 def cmd_splits(ns) -> int:
     from .plugins import PluginError
-    from .splits import check_ratio, forget_indices
+    from .splits import check_ratio, deletion_order, forget_indices, mubench_txt
 
     reg = _registry()
     try:
         spec = reg.get("tasks", ns.task)
-        check_ratio(ns.ratio)
+        if ns.format == "positions" or ns.ratio is not None:
+            check_ratio(ns.ratio)
     except (PluginError, ValueError) as exc:
         raise BadInput(str(exc)) from None
     if ns.source not in spec.sources:
@@ -180,11 +181,30 @@ def cmd_splits(ns) -> int:
     train = task.load(ns.source)["train"]
     col = task.stratify_column
     strata = list(train[col]) if col and col in train.column_names else None
-    text = "\n".join(str(int(i)) for i in forget_indices(len(train), ns.ratio, ns.seed, strata)) + "\n"
+    if ns.format == "mubench-txt":  # the authors' layout: 10 % in deletion order, k % = the first k-tenths
+        text = mubench_txt(deletion_order(len(train), ns.seed, strata), len(train))
+    else:
+        text = "\n".join(str(int(i)) for i in forget_indices(len(train), ns.ratio, ns.seed, strata)) + "\n"
     if ns.out:
         Path(ns.out).write_text(text)
     else:
         sys.stdout.write(text)
+    return 0
+
+
+def cmd_plan(ns) -> int:
+    from .config import parse_structure
+    from .plan import plan, render
+    from .plugins import PluginError
+
+    bench, doc = parse_structure(ns.file)  # structure only: local data and weights need not be there yet
+    if ns.tflops <= 0 or not 0 < ns.mfu <= 1:
+        raise BadInput(f"--tflops must be > 0 and --mfu in (0, 1], got {ns.tflops} and {ns.mfu}")
+    try:
+        rows = plan(bench, _registry(), Path(doc.file).resolve().parent)
+    except (PluginError, ValueError) as exc:
+        raise BadInput(f"{ns.file}: {exc}") from None
+    print(render(rows, ns.tflops, ns.mfu))
     return 0
 
 
@@ -235,11 +255,21 @@ def parser() -> argparse.ArgumentParser:
 
     s = sub.add_parser("splits", help="the standardized deletion set (training-set positions of Df)")
     s.add_argument("task")
-    s.add_argument("--ratio", type=int, required=True, help="whole percent 1..10")
+    s.add_argument("--ratio", type=int, help="whole percent 1..10 (needed by --format positions)")
+    s.add_argument("--format", default="positions", choices=("positions", "mubench-txt"),
+                   help="positions: Df at --ratio, sorted; mubench-txt: the MU-Bench authors' df/<task>.txt layout "
+                        "(10 %% in deletion order, one index a line; a k %% run reads the first k-tenths)")
     s.add_argument("--seed", type=int, default=42, help="the split seed (default 42)")
     s.add_argument("--source", default="mini", choices=("mini", "hub"))
     s.add_argument("--out", help="write the indices to this file instead of printing them")
     s.set_defaults(func=cmd_splits)
+
+    s = sub.add_parser("plan", help="per (task, family, scale): recipe, dataset sizes, cells and a compute estimate "
+                                    "(no weights or data downloaded)")
+    s.add_argument("file")
+    s.add_argument("--tflops", type=float, default=312.0, help="peak TFLOP/s of one GPU (default 312: A100 bf16)")
+    s.add_argument("--mfu", type=float, default=0.4, help="share of the peak a run reaches (default 0.4)")
+    s.set_defaults(func=cmd_plan)
 
     s = sub.add_parser("new-plugin", help="create plugins/mubench-plugin-NAME from the template")
     s.add_argument("name")

@@ -48,12 +48,23 @@ class RecipeOverride(Strict):
     momentum: float | None = Field(None, ge=0)
 
 
+class ReleaseCheckpoint(Strict):
+    """``checkpoint: {from: mubench-release}``: the original the MU-Bench authors released for (task,
+    model:scale) (:mod:`mubench_harness.release`), from the hub or a local ``mirror`` laid out as it."""
+
+    model_config = ConfigDict(extra="forbid", strict=True, populate_by_name=True)
+    from_: Literal["mubench-release"] = Field(alias="from")
+    #: a folder laid out as the hub (``<mirror>/<org>/<name>/model.safetensors``), relative to the file
+    mirror: str | None = None
+
+
 class ModelEntry(Strict):
     name: str
     scales: list[str] = Field(default_factory=lambda: ["tiny"], min_length=1)
     #: an already-trained original: a local safetensors file (or a folder holding ``model.safetensors``)
-    #: or a hub repository id. Without it the harness trains the original with the task's recipe.
-    checkpoint: str | None = None
+    #: or a hub repository id, or ``{from: mubench-release}`` (the authors' released original per scale).
+    #: Without it the harness trains the original with the task's recipe.
+    checkpoint: str | ReleaseCheckpoint | None = None
     #: fields of the task's training recipe replaced for this model's scales
     recipe: RecipeOverride | None = None
     _short = _shorthand("name")
@@ -66,6 +77,23 @@ class ModelEntry(Strict):
         return v
 
 
+class SplitsBlock(Strict):
+    """``splits: {from: file, path: df/imdb.txt}``: Df is exactly the rows the authors' file lists (a
+    10 % file of training-row indices, a k % run takes its first k-tenths); ``layout: mask`` reads a
+    folder with a 0/1 file per ratio (their UCF101). ``from: unified`` is the default."""
+
+    model_config = ConfigDict(extra="forbid", strict=True, populate_by_name=True)
+    from_: Literal["unified", "file"] = Field("unified", alias="from")
+    path: str | None = None
+    layout: Literal["indices", "mask"] = "indices"
+
+    @model_validator(mode="after")
+    def _path(self):
+        if (self.from_ == "file") != (self.path is not None):
+            raise ValueError("from: file needs a path (and only from: file takes one)")
+        return self
+
+
 class TaskEntry(Strict):
     name: str
     source: Literal["mini", "hub"] = "mini"
@@ -73,6 +101,8 @@ class TaskEntry(Strict):
     #: a local dataset folder or mirror used by the ``hub`` source instead of the hub
     path: str | None = None
     models: list[ModelEntry] = Field(min_length=1)
+    #: where Df comes from: the unified sets (default) or the MU-Bench authors' files
+    splits: SplitsBlock | None = None
 
 
 class UnlearnerEntry(Strict):
@@ -260,8 +290,12 @@ def check_plugins(bench: Benchmark, doc: Located, registry) -> Validated:
                 if scale not in mspec.scales:
                     raise doc.error(value_loc(doc, mloc + ("scales", k)),
                                     f"model {m.name!r} has no scale {scale!r} (scales: {', '.join(mspec.scales)})")
-            if m.checkpoint and _looks_like_path(m.checkpoint) and not _resolve(base_dir, m.checkpoint).exists():
+            if isinstance(m.checkpoint, str) and _looks_like_path(m.checkpoint) and not _resolve(base_dir, m.checkpoint).exists():
                 raise doc.error(value_loc(doc, mloc + ("checkpoint",)), f"checkpoint file {m.checkpoint!r} does not exist")
+            if isinstance(m.checkpoint, ReleaseCheckpoint):
+                _check_release(doc, mloc + ("checkpoint",), t.name, m, mspec, base_dir)
+        if t.splits is not None and t.splits.path is not None and not _resolve(base_dir, t.splits.path).exists():
+            raise doc.error(value_loc(doc, loc + ("splits", "path")), f"deletion-set path {t.splits.path!r} does not exist")
 
     unlearner_args: dict[str, Any] = {}
     skipped: list[tuple[str, str]] = []
@@ -307,6 +341,18 @@ def check_plugins(bench: Benchmark, doc: Located, registry) -> Validated:
     given = [(t.name, m.name, scale) for t in bench.tasks for m in t.models for scale in m.scales
              if not m.checkpoint and scale in registry.get("models", m.name).given]
     return Validated(bench, doc, registry, task_args, unlearner_args, metric_names, skipped, base_dir, given)
+
+
+def _check_release(doc: Located, loc: Loc, task: str, m: ModelEntry, mspec, base_dir: Path) -> None:
+    """Every scale of ``m`` has a release (and, with a mirror, its copy there)."""
+    from .release import resolve_release
+
+    mirror = _resolve(base_dir, m.checkpoint.mirror) if m.checkpoint.mirror else None
+    for scale in m.scales:
+        try:
+            resolve_release(task, m.name, scale, mspec.scales.get(scale), mirror)
+        except (ValueError, FileNotFoundError) as exc:
+            raise doc.error(value_loc(doc, loc + ("from",)), f"checkpoint from mubench-release: {exc}") from None
 
 
 def _looks_like_path(value: str) -> bool:

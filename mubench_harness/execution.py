@@ -33,7 +33,8 @@ from .metrics import Evaluation
 from .runner import Cell, CellOutcome, expand_grid
 from .signals import SignalCache, weights_hash
 from .resources import build_device, check_checkpoint, fit_recipe, load_checkpoint, local_checkpoint, synchronize
-from .splits import forget_indices, retain_indices
+from .release import checkpoint_of
+from .splits import deletion_file, file_notes, forget_indices, retain_indices
 from .store import Store, now
 from .distributed import is_main, world_size
 from .distributed.engine import consolidated
@@ -69,6 +70,7 @@ class Split:
     forget: Rows
     retain: Rows
     retain_sample: Rows  # seeded fixed-size sample of Dr for evaluation
+    notes: dict = None  # where Df came from when not the unified sets (recorded with every cell)
 
 
 #: what a task's ``load`` raises on data it cannot read (a missing file, a wrong column or type): bad input
@@ -93,7 +95,26 @@ def load_tasks(v: Validated, names) -> dict[str, tuple[Task, Any]]:
             detail = " ".join(str(exc).split()) or "(no message)"
             raise v.doc.error(where, f"task {name!r}: its {entry.source!r} data cannot be loaded: "
                                      f"{type(exc).__name__}: {detail}") from exc
+        check_deletion_file(v, i, task, loaded[name][1]["train"])
     return loaded
+
+
+def check_deletion_file(v: Validated, i: int, task: Task, train) -> None:
+    """A task's ``splits: {from: file}`` checked against its training set before any cell starts: an
+    index out of range or listed twice is bad input; quirks (sorted, unbalanced) are warnings."""
+    from .splits import DeletionFileError, deletion_file
+
+    ds = deletion_file(v.bench.tasks[i].splits, v.base_dir)
+    if ds is None:
+        return
+    col = task.stratify_column
+    strata = list(train[col]) if col and col in train.column_names else None
+    try:
+        warnings = ds.check(len(train), v.bench.deletion_ratios, strata)
+    except (DeletionFileError, OSError) as exc:
+        raise v.doc.error(value_loc(v.doc, ("tasks", i, "splits", "path")), f"deletion-set file: {exc}") from None
+    for w in warnings:
+        print(f"warning: {w}", file=sys.stderr)
 
 
 def check_checkpoints(v: Validated, names) -> None:
@@ -103,14 +124,17 @@ def check_checkpoints(v: Validated, names) -> None:
         for j, m in enumerate(t.models):
             if t.name not in names or not m.checkpoint:
                 continue
-            file = local_checkpoint(m.checkpoint, v.base_dir)
-            if file is None:  # a hub repository id: fetched by its cell
-                continue
-            try:
-                check_checkpoint(file)
-            except ValueError as exc:
-                raise v.doc.error(value_loc(v.doc, ("tasks", i, "models", j, "checkpoint")),
-                                  f"checkpoint {m.checkpoint!r}: {exc}") from None
+            scales = v.registry.get("models", m.name).scales
+            for scale in m.scales:  # a release names one checkpoint per scale
+                named = checkpoint_of(m.checkpoint, t.name, m.name, scale, scales.get(scale), v.base_dir)
+                file = local_checkpoint(named, v.base_dir)
+                if file is None:  # a hub repository id: fetched by its cell
+                    continue
+                try:
+                    check_checkpoint(file)
+                except ValueError as exc:
+                    raise v.doc.error(value_loc(v.doc, ("tasks", i, "models", j, "checkpoint")),
+                                      f"checkpoint {named!r}: {exc}") from None
 
 
 class Runtime:
@@ -210,14 +234,19 @@ class Runtime:
         if key not in self._splits:
             p = self.prepared(cell.task, cell.model, cell.scale)
             n = len(p.train)
-            f = forget_indices(n, cell.ratio, self.bench.split_seed, p.strata)
+            ds, notes = deletion_file(self.entry(cell.task).splits, self.v.base_dir), {}
+            if ds is None:
+                f = forget_indices(n, cell.ratio, self.bench.split_seed, p.strata)
+            else:  # exactly the rows the authors' file lists (checked when the data was loaded)
+                f = ds.indices(n, cell.ratio)
+                notes = file_notes(ds, ds.check(n, [cell.ratio], p.strata))
             r = retain_indices(n, f)
             # one sample of Dr per (task, ratio) for every method and seed: the original's signals
             # on it are computed once per sweep
             rng = np.random.Generator(np.random.PCG64([self.bench.split_seed, cell.ratio]))
             size = min(len(r), len(p.test))
             sample = np.sort(rng.choice(r, size=size, replace=False))
-            self._splits[key] = Split(p.train.select(f), p.train.select(r), p.train.select(sample))
+            self._splits[key] = Split(p.train.select(f), p.train.select(r), p.train.select(sample), notes)
         return self._splits[key]
 
     def original(self, cell: Cell) -> Original:
@@ -229,7 +258,9 @@ class Runtime:
         model_entry = next(m for m in self.entry(cell.task).models if m.name == cell.model)
         built = p.family.build(p.task, cell.scale, init="pretrained", seed=cell.seed)
         if model_entry.checkpoint:
-            load_checkpoint(built.model, model_entry.checkpoint, self.v.base_dir)
+            checkpoint = checkpoint_of(model_entry.checkpoint, cell.task, cell.model, cell.scale,
+                                       self.registry.get("models", cell.model).scales.get(cell.scale), self.v.base_dir)
+            load_checkpoint(built.model, checkpoint, self.v.base_dir)
             orig = Original(built.model, "", None, None, "checkpoint")
         elif cell.scale in self.registry.get("models", cell.model).given:
             # the family's pretrained weights ARE the original (an instruction-tuned LLM, ...)
@@ -528,4 +559,5 @@ class Runtime:
 
     def _sizes(self, cell: Cell) -> dict[str, int]:
         sp = self.split(cell)
-        return {"forget_size": len(sp.forget), "retain_size": len(sp.retain), "retain_sample_size": len(sp.retain_sample)}
+        return {"forget_size": len(sp.forget), "retain_size": len(sp.retain), "retain_sample_size": len(sp.retain_sample),
+                **(sp.notes or {})}

@@ -1,0 +1,196 @@
+"""Paper-compatible mode: the MU-Bench authors' released originals (from a local mirror laid out as the
+hub) and their deletion-set files (exactly the rows listed; k % = the first k-tenths; quirks reported)."""
+from __future__ import annotations
+
+import json
+import shutil
+import sqlite3
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from mubench_harness import release
+from mubench_harness.cli import main
+from mubench_harness.config import ConfigError, validate
+from mubench_harness.splits import DeletionFileError, FileDeletionSet, deletion_order, forget_indices, mubench_txt
+
+FIXTURES = Path(__file__).parent / "fixtures" / "mubench_release"
+LISTED = [37, 4, 91, 12, 60, 3, 77, 45, 28, 99]  # tests/fixtures/mubench_release/df/toy_blobs.txt
+
+
+def test_release_ids_follow_the_authors_pattern():
+    assert release.release_id("imdb", "bert", "base", "google-bert/bert-base-uncased") == "jialicheng/imdb-bert-base"
+    assert release.release_id("ddi2013", "bert", "biobert", "dmis-lab/biobert-v1.1") == "jialicheng/ddi-biobert"
+    assert release.release_id("cifar100", "resnet", "18", "microsoft/resnet-18") == "jialicheng/cifar100-resnet-18"
+    assert release.release_id("nlvr2", "vilt", "b32-nlvr2", "dandelin/vilt-b32-finetuned-nlvr2") == \
+        "dandelin/vilt-b32-finetuned-nlvr2"  # taken as given by the authors too
+    with pytest.raises(release.NotReleased, match=r"no original for samsum × t5:small .*they released none for samsum"):
+        release.release_id("samsum", "t5", "small", "google/t5-v1_1-small")
+    with pytest.raises(release.NotReleased, match=r"for imdb they released: bert-base, bert-large"):
+        release.release_id("imdb", "bert", "tiny", None)
+
+
+def test_a_pair_never_released_is_a_located_validation_error(tmp_path):
+    f = tmp_path / "b.yaml"
+    f.write_text("name: t\ntasks:\n  - name: imdb\n    models:\n      - name: bert\n        scales: [tiny]\n"
+                 "        checkpoint: {from: mubench-release}\nunlearners: [neggrad]\n")
+    with pytest.raises(ConfigError, match=r"b\.yaml:7:\d+: checkpoint from mubench-release: .*no original for imdb × bert:tiny"):
+        validate(f)
+
+
+def test_index_file_prefix_is_the_authors_rule():
+    ds = FileDeletionSet(FIXTURES / "df" / "toy_blobs.txt", "indices")
+    for k in range(1, 11):  # their code: del_idx[:int(k / 10 * len(del_idx))]
+        assert ds.indices(100, k).tolist() == sorted(LISTED[: int(k / 10 * len(LISTED))])
+    with pytest.raises(DeletionFileError, match=r"toy_blobs\.txt:3: index 91 is out of range \(the training set has 50 rows"):
+        ds.indices(50, 10)
+
+
+def test_ucf101_mask_layout_and_its_mixed_file_names():
+    ds = FileDeletionSet(FIXTURES / "df" / "ucf101", "mask")
+    assert ds.indices(50, 1).tolist() == [3, 17]  # 1.txt
+    assert ds.indices(50, 2).tolist() == [3, 17, 40, 41]  # 2.0.txt
+    with pytest.raises(DeletionFileError, match=r"no deletion-set file for 3 %"):
+        ds.indices(50, 3)
+    with pytest.raises(DeletionFileError, match=r"50 flags for a training set of 60 rows"):
+        ds.indices(60, 1)
+
+
+def test_quirks_are_warnings_sorted_file_and_class_balance():
+    strata = np.zeros(100, dtype=int)
+    strata[50:] = 1  # rows 0..49 class 0: the sorted file's prefix is all class 0
+    warnings = FileDeletionSet(FIXTURES / "df" / "sorted.txt", "indices").check(100, [5, 10], strata)
+    assert any("sorted ascending" in w for w in warnings)
+    assert any("at 5 %, class 1 has 0 rows in Df" in w for w in warnings)
+    unsorted = FileDeletionSet(FIXTURES / "df" / "toy_blobs.txt", "indices").check(100, [10], None)
+    assert unsorted == []
+
+
+def test_mubench_txt_round_trips_our_unified_sets():
+    strata = np.repeat(np.arange(4), [100, 250, 50, 200])  # N = 600: 1 % is a whole number of rows
+    text = mubench_txt(deletion_order(600, 42, strata), 600)
+    file = Path(__file__).parent / "_tmp_mubench.txt"
+    try:
+        file.write_text(text)
+        ds = FileDeletionSet(file, "indices")
+        for k in range(1, 11):
+            assert np.array_equal(ds.indices(600, k), forget_indices(600, k, 42, strata))
+    finally:
+        file.unlink()
+
+
+def _mirror(root: Path) -> dict:
+    """A release of the toy MLP laid out as the hub would hold it; returns its state dict."""
+    import torch
+    from safetensors.torch import save_file
+
+    from mubench_harness.builtins.toy_impl import MLP
+
+    torch.manual_seed(123)
+    model = MLP(8, 64, 4)
+    folder = root / "jialicheng" / "toy-mlp-tiny"
+    folder.mkdir(parents=True)
+    (folder / "config.json").write_text(json.dumps({"model_type": "toy_mlp", "hidden": 64, "num_labels": 4}))
+    state = {k: v.contiguous() for k, v in model.state_dict().items()}
+    save_file(state, str(folder / "model.safetensors"))
+    return state
+
+
+def _bench(tmp_path: Path, df: Path, mirror: Path) -> Path:
+    f = tmp_path / "paper.yaml"
+    f.write_text(f"""name: paper
+seeds: [0]
+deletion_ratios: [5, 10]
+tasks:
+  - name: toy_blobs
+    args: {{n_train: 100, n_test: 100}}
+    splits: {{from: file, path: {df}}}
+    models:
+      - name: toy_mlp
+        checkpoint: {{from: mubench-release, mirror: {mirror}}}
+unlearners:
+  - name: finetune
+    args: {{epochs: 1}}
+metrics: [performance]
+""")
+    return f
+
+
+@pytest.fixture
+def toy_released(monkeypatch):
+    """The toy pair made a 'release' so the whole path runs offline (the real table is tested above)."""
+    monkeypatch.setitem(release.DATASET_NAMES, "toy_blobs", "toy")
+    monkeypatch.setitem(release.RELEASED, "toy", {"": "mlp-tiny"})
+
+
+def test_paper_mode_run_uses_the_released_original_and_exactly_the_listed_rows(tmp_path, toy_released):
+    import torch
+
+    from mubench_harness.execution import Runtime
+    from mubench_harness.runner import expand_grid, run_benchmark
+    from mubench_harness.signals import weights_hash
+
+    state = _mirror(tmp_path / "mirror")
+    v = validate(_bench(tmp_path, FIXTURES / "df" / "toy_blobs.txt", tmp_path / "mirror"))
+    cells = [c for c in expand_grid(v) if c.kind == "unlearned"]
+    rt = Runtime(v, tmp_path / "probe", store=None, progress=False)
+    for cell in cells:
+        k = cell.ratio
+        assert rt.split(cell).forget["idx"].tolist() == sorted(LISTED[: k * len(LISTED) // 10])
+    orig = rt.original(cells[0])
+    assert orig.source == "checkpoint"
+    for name, tensor in orig.model.state_dict().items():
+        assert torch.equal(tensor.cpu(), state[name]), name
+    rt.close()
+
+    summary = run_benchmark(v, tmp_path / "run", progress=False)
+    assert summary.exit_code == 0, summary.failed
+    with sqlite3.connect(tmp_path / "run" / "results.db") as db:
+        rows = db.execute("SELECT ratio, weights, notes FROM cells WHERE kind = 'original'").fetchall()
+    assert {r[1] for r in rows} == {weights_hash(orig.model)}  # the released weights, not a trained original
+    for ratio, _, notes in rows:
+        notes = json.loads(notes)
+        assert notes["forget_size"] == ratio * len(LISTED) // 10
+        assert notes["deletion_set"]["from"] == "file"
+        if ratio == 5:  # the first five listed rows over-represent class 3: reported, not hidden
+            assert any("at 5 %, class 3 has 4 rows in Df" in w for w in notes["deletion_set"]["warnings"])
+
+
+@pytest.mark.parametrize("content, message", [
+    ("5\n7\n5\n", r"dup\.txt:3: index 5 is listed twice \(first on line 1\)"),
+    ("5\n700\n", r"dup\.txt:2: index 700 is out of range"),
+    ("5\nx7\n", r"dup\.txt:2: 'x7' is not a training-row index"),
+])
+def test_a_bad_deletion_file_is_one_located_line_and_nothing_runs(tmp_path, capsys, toy_released, content, message):
+    _mirror(tmp_path / "mirror")
+    df = tmp_path / "dup.txt"
+    df.write_text(content)
+    f = _bench(tmp_path, df, tmp_path / "mirror")
+    out = tmp_path / "out"
+    assert main(["run", str(f), "--output-dir", str(out)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1
+    assert err.startswith(f"{f}:7:") and "deletion-set file:" in err
+    assert __import__("re").search(message, err)
+    assert not out.exists()
+
+
+def test_mirror_without_the_release_is_a_validation_error(tmp_path, toy_released):
+    (tmp_path / "mirror").mkdir()
+    with pytest.raises(ConfigError, match=r"no jialicheng/toy-mlp-tiny/model\.safetensors"):
+        validate(_bench(tmp_path, FIXTURES / "df" / "toy_blobs.txt", tmp_path / "mirror"))
+
+
+def test_splits_cli_writes_the_authors_layout(tmp_path, capsys):
+    out = tmp_path / "toy.txt"
+    assert main(["splits", "toy_blobs", "--format", "mubench-txt", "--out", str(out)]) == 0
+    ds = FileDeletionSet(out, "indices")
+    assert len(out.read_text().splitlines()) == 60  # 10 % of the toy's 600 training rows
+    from mubench_harness.builtins.toy import BlobsArgs
+    from mubench_harness.builtins.toy_impl import BlobsTask
+
+    labels = BlobsTask(BlobsArgs()).load("mini")["train"]["label"]
+    for k in (1, 5, 10):
+        assert np.array_equal(ds.indices(600, k), forget_indices(600, k, 42, labels))
+    shutil.rmtree(tmp_path)
