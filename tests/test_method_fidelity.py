@@ -299,3 +299,13 @@ def test_npo_uses_its_authors_warmup_and_decay_only_under_their_recipe():
     ctx = st.context(seed=0, rule=OptimizerRule("paper"))
     make("npo", epochs=1).unlearn(ctx)
     assert "lr_schedule" not in ctx.notes
+
+
+def test_compose_mixed_relabelling_runs_one_forward_per_mixed_batch():
+    st = setting()
+    ctx = st.context(seed=0)
+    forwards = []
+    ctx.model.register_forward_hook(lambda *a: forwards.append(1))
+    make("compose", corruption="data", forget_measure="loss", retain="loss", schedule="mixed",
+         batch_size=100_000).unlearn(ctx)
+    assert ctx.result.steps == 1 and len(forwards) == 1

@@ -49,7 +49,10 @@ class Compose(PieceMethod):
             after_step, ctx.notes["mask_fraction"] = mask.after_step, mask.fraction
         (f_rows, f_term), (r_rows, r_term) = self.forget_part(ctx), self.retain_part(ctx)
         if a.schedule == "mixed" and f_term is not None and r_term is not None:
-            mixed = Phase("mixed", Rows.concat([f_rows, r_rows]), bs, by_membership(f_term, r_term, membership(ctx.forget, r_rows)))
+            # both row kinds measured by the task loss (RandLabel's case): one forward over the mixed batch
+            joint = task_loss(ctx.task, ctx.built) if (a.corruption, a.retain) == ("data", "loss") else None
+            mixed = Phase("mixed", Rows.concat([f_rows, r_rows]), bs,
+                          by_membership(f_term, r_term, membership(ctx.forget, r_rows), joint=joint))
             phases = [mixed]
         else:
             phases = [Phase(name, rows, bs, mean_loss(term)) for name, rows, term in
