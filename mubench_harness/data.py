@@ -17,6 +17,7 @@ import os
 import uuid
 from collections.abc import Iterator, Mapping, Sequence
 from contextvars import ContextVar
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -204,3 +205,53 @@ def _concat_disk(cols: list[DiskColumn]) -> DiskColumn:
 
 def to_device(batch: Mapping[str, torch.Tensor], device: torch.device | str) -> dict[str, torch.Tensor]:
     return {k: v.to(device, non_blocking=True) for k, v in batch.items()}
+
+
+@dataclass(frozen=True)
+class BatchLoading:
+    """How batches reach the model (a benchmark file's ``data_loader:``). ``workers == 0``: built in the
+    training process, one at a time (:meth:`Rows.batches`). ``workers > 0``: a
+    ``torch.utils.data.DataLoader`` whose worker processes gather (and read from disk) upcoming batches
+    while the model computes, ``prefetch`` batches ahead per worker, into pinned memory when
+    ``pin_memory`` (``None``: where the device is a GPU). The order of rows is always drawn in the
+    training process from the loop's generator, so both paths yield the same batches bit for bit."""
+
+    workers: int = 0
+    pin_memory: bool | None = None
+    prefetch: int = 2
+
+
+#: the batch loading the runner chose for the cell running now (``None``: in process)
+LOADING: ContextVar[BatchLoading | None] = ContextVar("mubench_batch_loading", default=None)
+
+
+class _BatchGather(torch.utils.data.Dataset):
+    """``dataset[positions]`` = the batch of those rows (what a worker computes)."""
+
+    def __init__(self, rows: Rows):
+        self.rows = rows
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+    def __getitem__(self, pos: torch.Tensor) -> dict[str, torch.Tensor]:
+        return {k: _gather(v, pos) for k, v in self.rows.columns.items()}
+
+
+def iter_batches(rows: Rows, batch_size: int, *, shuffle: bool = False, generator: torch.Generator | None = None,
+                 device: torch.device | str | None = None) -> Iterator[dict[str, torch.Tensor]]:
+    """The batches of :meth:`Rows.batches`, through a ``DataLoader`` when :data:`LOADING` asks for workers."""
+    loading = LOADING.get()
+    if loading is None or loading.workers <= 0 or len(rows) == 0:
+        yield from rows.batches(batch_size, shuffle=shuffle, generator=generator)
+        return
+    n = len(rows)
+    order = torch.randperm(n, generator=generator) if shuffle else torch.arange(n)  # as Rows.batches draws it
+    positions = [order[start : start + batch_size] for start in range(0, n, batch_size)]
+    pin = loading.pin_memory
+    if pin is None:
+        pin = torch.device(device).type == "cuda" if device is not None else False
+    loader = torch.utils.data.DataLoader(
+        _BatchGather(rows), sampler=positions, batch_size=None, num_workers=loading.workers,
+        pin_memory=pin, prefetch_factor=loading.prefetch)
+    yield from loader

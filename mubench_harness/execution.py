@@ -26,7 +26,7 @@ import torch
 from .config import Validated, digest
 from .context import OptimizerRule, UnlearnContext
 from .contracts import Built, Task, seeded
-from .data import SPILL_DIR, Rows
+from .data import LOADING, SPILL_DIR, BatchLoading, Rows
 from .encode_cache import EncodeCache
 from .located import value_loc
 from .metrics import Evaluation
@@ -401,6 +401,8 @@ class Runtime:
         stages = ["original", "evaluate"] if cell.kind == "original" else ["original", "unlearn", "evaluate"]
         self.stage = tqdm(stages, desc=f"{cell.label} r{cell.ratio} s{cell.seed}", leave=False, file=sys.stderr,
                           disable=None if self.progress is None else not self.progress)
+        dl = self.bench.data_loader
+        loading = LOADING.set(BatchLoading(dl.workers, None if dl.pin_memory == "auto" else dl.pin_memory, dl.prefetch))
         try:
             if cell.kind == "original":
                 self._original_cell(cell, rec)
@@ -417,6 +419,7 @@ class Runtime:
                 if failed:
                     rec.status, rec.error = "failed", f"rank {failed[0][0]}: {failed[0][1]}"
             self.stage.close()
+            LOADING.reset(loading)
             if self.accelerator is not None:
                 # prepare() keeps every model and optimizer it wrapped: let this cell's go
                 self.accelerator.free_memory()

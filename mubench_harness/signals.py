@@ -27,7 +27,7 @@ import numpy as np
 import torch
 
 from .contracts import Built, Task, seeded
-from .data import Rows, to_device
+from .data import Rows, iter_batches, to_device
 
 SIGNALS = ("loss", "score", "p_true", "entropy", "margin")
 #: bump when the definition of a signal changes: cached files of an older version are not read
@@ -69,7 +69,7 @@ def compute_signals(task: Task, model: torch.nn.Module, rows: Rows, built: Built
         # some models draw from torch's RNG even in eval mode (ViLT samples and orders image patches):
         # a fixed seed makes a model's signals the same whatever ran before in the process
         with seeded(0):
-            for batch in rows.batches(batch_size):
+            for batch in iter_batches(rows, batch_size, device=device):
                 batch = task.prepare_batch(to_device(batch, device), built)
                 n = len(batch["labels"])
                 for name, value in task.signals(model, batch).items():

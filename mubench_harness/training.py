@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 import torch
 from pydantic import BaseModel, ConfigDict, Field
 
-from .data import Rows, to_device
+from .data import Rows, iter_batches, to_device
 from .distributed.ranks import sum_all
 
 LossFn = Callable[[torch.nn.Module, dict], torch.Tensor]
@@ -156,7 +156,7 @@ def run_loop(
         for phase in schedule(epoch):
             total, count = 0.0, 0
             # every rank draws the same global batches; each then takes its share (see _shard)
-            batches = phase.rows.batches(phase.batch_size, shuffle=phase.shuffle, generator=gen)
+            batches = iter_batches(phase.rows, phase.batch_size, shuffle=phase.shuffle, generator=gen, device=device)
             for i, batch in enumerate(batches):
                 if phase.max_steps is not None and i >= phase.max_steps:
                     break
