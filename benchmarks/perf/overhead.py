@@ -103,7 +103,7 @@ def main(argv=None) -> None:
     from mubench_randlabel import Args
     from mubench_randlabel.impl import RandLabel
 
-    args = Args(epochs=1, batch_size=32)
+    args = Args(epochs=1, batch_size=32, relabel="once", include_true=False)  # the bare loop draws wrong labels once
     method = RandLabel(args)
     task = TokenTask()
     data = make_data(ns.rows, ns.seq_len, ns.vocab)
