@@ -35,8 +35,9 @@ class LoraArgs(BaseModel):
     trainable_fraction: float | None = Field(
         None, gt=0, le=1, description="target LoRA parameters / base model parameters; the rank is derived")
     targets: list[str] | None = Field(
-        None, description="module-name suffixes to adapt; default: attention query/value projections, "
-                          "or every Linear layer outside the head when the model has no attention")
+        None, description="module-name suffixes to adapt; default: the model family's declared targets "
+                          "(Stable Diffusion: the UNet's to_q/to_v; CNNs: convolutions), else attention "
+                          "query/value projections, else every Linear layer outside the head, else every convolution")
     dropout: float = Field(0.1, ge=0, lt=1)
 
     @model_validator(mode="after")
