@@ -33,6 +33,7 @@ from .metrics import Evaluation
 from .runner import Cell, CellOutcome, expand_grid
 from .signals import SignalCache, weights_hash
 from .resources import build_device, check_checkpoint, fit_recipe, load_checkpoint, local_checkpoint, synchronize
+from .lr_search import searched_rule
 from .release import checkpoint_of
 from .splits import deletion_file, file_notes, forget_indices, retain_indices
 from .store import Store, now
@@ -70,6 +71,7 @@ class Split:
     forget: Rows
     retain: Rows
     retain_sample: Rows  # seeded fixed-size sample of Dr for evaluation
+    notes: dict = None  # where Df came from when not the unified sets (recorded with every cell)
     notes: dict = None  # where Df came from when not the unified sets (recorded with every cell)
 
 
@@ -492,6 +494,9 @@ class Runtime:
         args = self.v.unlearner_args[cell.label]
         if rule.epochs is not None and "epochs" in type(args).model_fields:  # mubench: the authors' epochs
             args = args.model_copy(update={"epochs": rule.epochs})
+        lr_notes = None
+        if self.bench.optimizer.lr_search and rule.name == "paper" and not spec.is_retrain:
+            rule, lr_notes = searched_rule(self, cell, spec, args, rule)  # once per (task, model, scale, method)
         method = spec.load()(args)
         retrain_sig, retrain_s, retrain_f = self.retrain_reference(cell) if self.main else (None, None, None)
         # rank 0 knows the retrain cell's cost: every rank gets its allowance
@@ -553,6 +558,8 @@ class Runtime:
                      "original_source": orig.source, **self._sizes(cell)}
         if by_flops:
             rec.notes["budget_flops"] = budget
+        if lr_notes is not None:  # the candidates' validation scores and the choice
+            rec.notes["lr_search"] = lr_notes
         if errors:
             rec.notes["metric_errors"] = errors
         if ev.na_reasons:
