@@ -124,7 +124,18 @@ class OptimizerBlock(Strict):
     rule: Literal["authors", "paper", "mubench"] = "authors"
     paper_lr: float = Field(1e-4, gt=0)
     paper_batch_size: int = Field(32, ge=1)
+    #: ``rule: paper`` only: learning rates tried per (task, model, scale, method), the one scoring best
+    #: on a validation split carved from Dr is used (:mod:`mubench_harness.lr_search`)
+    lr_search: list[Annotated[float, Field(gt=0)]] | None = Field(None, min_length=2)
     _short = _shorthand("rule")
+
+    @model_validator(mode="after")
+    def _search(self):
+        if self.lr_search is not None and self.rule != "paper":
+            raise ValueError("lr_search needs rule: paper (the paper searched the learning rate)")
+        if self.lr_search is not None and len(set(self.lr_search)) != len(self.lr_search):
+            raise ValueError("lr_search lists a learning rate twice")
+        return self
 
 
 class BudgetBlock(Strict):
