@@ -123,3 +123,26 @@ def test_lora_targets_per_family_kind():
     assert any(m.groups > 1 for m in modules.values() if isinstance(m, nn.Conv2d))  # depthwise ones exist, skipped
     bert, _ = targets("encoder")
     assert {t.rsplit(".", 1)[-1] for t in bert} == {"query", "value"}
+
+
+@pytest.mark.parametrize("case", ["diffusion", "cnn-resnet"])
+def test_salun_with_lora_masks_the_adapters_and_leaves_the_base(case):
+    """The cells the issue saw fail: SalUn × LoRA on Stable Diffusion and on a ResNet. The saliency
+    mask is over the adapters (the only trainable parameters); the base weights never move."""
+    ctx = context(*CASES[case])
+    seen = {}
+    train = ctx.train
+
+    def spy(wrapped, schedule, **kw):
+        base = {n: p.detach().clone() for n, p in wrapped.named_parameters() if not p.requires_grad}
+        result = train(wrapped, schedule, **kw)
+        seen["base_moved"] = [n for n, p in wrapped.named_parameters() if n in base and not torch.equal(p, base[n])]
+        seen["lora_b_moved"] = any(bool(p.abs().sum() > 0) for n, p in wrapped.named_parameters() if "lora_B" in n)
+        return result
+
+    ctx.train = spy
+    spec = registry().get("unlearners", "salun")
+    out = spec.load()(spec.args(lora={"rank": 4}, epochs=2, batch_size=4, lr=1e-3, optimizer="adam")).unlearn(ctx)
+    assert ctx.result.steps >= 2 and seen["base_moved"] == [] and seen["lora_b_moved"]
+    assert abs(ctx.notes["mask_fraction"] - 0.5) < 0.01
+    assert type(out) is type(ctx.original)
