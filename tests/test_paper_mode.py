@@ -194,3 +194,87 @@ def test_splits_cli_writes_the_authors_layout(tmp_path, capsys):
     for k in (1, 5, 10):
         assert np.array_equal(ds.indices(600, k), forget_indices(600, k, 42, labels))
     shutil.rmtree(tmp_path)
+
+
+_REAL_PAIR = r'''
+import json, sys
+from pathlib import Path
+from mubench_harness.config import validate
+from mubench_harness.execution import Runtime
+from mubench_harness.runner import expand_grid
+
+v = validate(sys.argv[1])
+cell = next(c for c in expand_grid(v) if c.kind == "unlearned")
+rt = Runtime(v, Path(sys.argv[2]) / "probe", store=None, progress=False)
+forget = rt.split(cell).forget["idx"].tolist()
+orig = rt.original(cell)
+print(json.dumps({"forget": forget, "source": orig.source, "weights": orig.weights}))
+'''
+
+
+def _bert_hub_layout(tmp_path: Path) -> tuple[Path, Path, dict]:
+    """A hub cache holding a small BERT under the real base id (the hub is offline here) and a release
+    mirror holding jialicheng/imdb-bert-base, both as the hub lays them out."""
+    from safetensors.torch import load_file
+    from transformers import BertConfig, BertForSequenceClassification, BertTokenizerFast
+
+    words = sorted({w.strip(".,").lower() for t in ("A wonderful, moving film.", "Dull and far too long.",
+                                                       "The cast shines throughout.", "I walked out.") for w in t.split()})
+    vocab = tmp_path / "vocab.txt"
+    vocab.write_text("\n".join(["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", ".", ",", *words]) + "\n")
+    config = BertConfig(vocab_size=len(vocab.read_text().split()), hidden_size=16, num_hidden_layers=1,
+                        num_attention_heads=2, intermediate_size=32, max_position_embeddings=64, num_labels=2)
+    snapshot = tmp_path / "hf" / "models--google-bert--bert-base-uncased" / "snapshots" / "abc123"
+    (tmp_path / "hf" / "models--google-bert--bert-base-uncased" / "refs").mkdir(parents=True)
+    (tmp_path / "hf" / "models--google-bert--bert-base-uncased" / "refs" / "main").write_text("abc123")
+    BertForSequenceClassification(config).save_pretrained(snapshot)
+    BertTokenizerFast(vocab_file=str(vocab)).save_pretrained(snapshot)
+    released = tmp_path / "mirror" / "jialicheng" / "imdb-bert-base"
+    import torch
+
+    torch.manual_seed(7)  # the "authors' fine-tuned" weights: different from the base
+    BertForSequenceClassification(config).save_pretrained(released)
+    return tmp_path / "hf", tmp_path / "mirror", load_file(str(released / "model.safetensors"))
+
+
+def test_imdb_bert_base_release_from_a_mirror_with_the_authors_df_file(tmp_path):
+    """The real pair through the run's own Runtime, offline (the toy test above runs a whole benchmark): IMDB (hub-schema fixture) × BERT-base, its original read from
+    <mirror>/jialicheng/imdb-bert-base, Df exactly the rows df/imdb.txt lists."""
+    import os
+    import subprocess
+    import sys
+
+    hf, mirror, state = _bert_hub_layout(tmp_path)
+    hub = Path(__file__).parent / "fixtures" / "hub"
+    f = tmp_path / "imdb.yaml"
+    f.write_text(f"""name: imdb-paper
+seeds: [0]
+deletion_ratios: [10]
+tasks:
+  - name: imdb
+    source: hub
+    args: {{path: {hub / 'stanfordnlp' / 'imdb'}, ood_hub_id: null, max_length: 16}}
+    splits: {{from: file, path: {FIXTURES / 'df' / 'imdb.txt'}}}
+    models:
+      - name: bert
+        scales: [base]
+        checkpoint: {{from: mubench-release, mirror: {mirror}}}
+unlearners:
+  - name: finetune
+    args: {{epochs: 1}}
+metrics: [performance]
+""")
+    env = {**os.environ, "HF_HUB_CACHE": str(hf), "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1",
+           "HF_DATASETS_OFFLINE": "1", "OMP_NUM_THREADS": "1"}
+    proc = subprocess.run([sys.executable, "-c", _REAL_PAIR, str(f), str(tmp_path)], capture_output=True, text=True,
+                          env=env, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    out = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert out["forget"] == [1, 3] and out["source"] == "checkpoint"
+    from transformers import BertConfig, BertForSequenceClassification
+
+    from mubench_harness.signals import weights_hash
+
+    model = BertForSequenceClassification(BertConfig.from_pretrained(mirror / "jialicheng" / "imdb-bert-base"))
+    model.load_state_dict(state, strict=False)
+    assert out["weights"] == weights_hash(model)  # the released weights are the original, not the base's
