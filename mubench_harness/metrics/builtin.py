@@ -101,7 +101,9 @@ def mubench_metrics():
         args=EfficacyArgs,
         direction="closer-to-retrain",
         values=("mia_efficacy/p_true", "mia_efficacy/entropy"),
-        formula="share of Df predicted non-member by SVC(rbf, C=3, gamma=auto) fitted on Dr sample (member) vs test (non-member)",
+        formula="share of Df predicted non-member by SVC(rbf, C=3, gamma=auto) fitted on Dr sample (member) vs test "
+                "(non-member), each side a seeded sample of at most max_per_class rows (default 2000; SalUn fits on "
+                "all: where the cap binds, the cell's notes say so)",
     )
     yield MetricSpec(
         name="loss_attack",

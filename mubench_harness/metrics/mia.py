@@ -37,6 +37,9 @@ class MIAEfficacy(Metric):
         members = sample(len(sig["retain"]["loss"]), n, generator(ev, "mia-efficacy-members"))
         nonmembers = sample(len(sig["test"]["loss"]), n, generator(ev, "mia-efficacy-nonmembers"))
         out: dict[str, float | None] = {}
+        n_members, n_test = len(sig["retain"]["loss"]), len(sig["test"]["loss"])
+        # SalUn fits on every member and non-member; a cap that binds changes the number: say so
+        capped = n == self.args.max_per_class and max(n_members, n_test) > n
         for feature, nan in self.FEATURES:
             name = f"mia_efficacy/{feature}"
             if n == 0 or len(sig["forget"]["loss"]) == 0:
@@ -48,6 +51,9 @@ class MIAEfficacy(Metric):
                 out[name] = ev.not_applicable(name, f"n/a ({feature} is constant on members and non-members)")
                 continue
             out[name] = svc_efficacy(m, nm, column(sig["forget"], feature, nan=nan), C=self.args.C)
+            if capped:
+                ev.definitions[name] = (f"SVC fitted on a seeded sample of {n} of {n_members} members (Dr sample) and "
+                                        f"{n} of {n_test} non-members (test): max_per_class = {self.args.max_per_class}")
         return out
 
 
