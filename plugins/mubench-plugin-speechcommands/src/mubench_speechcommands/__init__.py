@@ -24,7 +24,8 @@ class SpeechCommandsArgs(BaseModel):
     speakers: int = Field(16, ge=2, le=64, description="mini: synthetic speakers (espeak-ng voice x variant x speed x pitch)")
     clips_per_speaker: int = Field(6, ge=1, description="mini: augmented clips (shift, gain, tempo, noise) per speaker and keyword")
     silence: bool = Field(True, description="mini: add _silence_ clips (background noise only)")
-    test_fraction: float = Field(0.3, gt=0, lt=1, description="mini: share of clips held out as test")
+    test_fraction: float = Field(0.3, gt=0, lt=1, description="mini: share of speakers (voices) held out as test: "
+                                 "no voice is in both train and test")
     data_seed: int = 0
 
 
@@ -33,12 +34,13 @@ def mubench_tasks():
     yield TaskSpec(
         name="speechcommands",
         factory="mubench_speechcommands.task:SpeechCommandsTask",
-        summary="Speech Commands v0.02 keyword spotting, 1 s 16 kHz clips (36 classes); mini: espeak-ng keywords",
+        summary="Speech Commands v0.02 keyword spotting, 1 s 16 kHz clips (36 classes); mini: eSpeak NG keywords "
+                "(libespeak-ng from the espeakng-loader wheel), test voices disjoint from train",
         args=SpeechCommandsArgs,
         kind="classification",
         modality="speech",
         sources=("hub", "mini"),
         has_ood=False,
         recipes=RECIPES,
-        requires=("espeak-ng", "soundfile"),
+        requires=("espeakng-loader", "soundfile"),
     )

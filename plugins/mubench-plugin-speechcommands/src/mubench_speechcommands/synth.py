@@ -1,60 +1,122 @@
-"""The offline ``mini`` Speech Commands: keywords spoken by Debian's ``espeak-ng``.
+"""The offline ``mini`` Speech Commands: keywords spoken by the eSpeak NG synthesiser.
 
-A synthetic *speaker* is an espeak-ng English voice with a voice variant, a speaking rate and a pitch;
-each (speaker, keyword) is synthesised once and then augmented deterministically into several 1 s
-16 kHz clips (placement in the second, gain, a small tempo change, background noise), like the real
+The synthesiser is ``libespeak-ng`` with its voice data as the PyPI package ``espeakng-loader`` ships
+them (a dependency of this plugin), called in-process through ``ctypes``: the set-up installs no
+Debian package, and no ``espeak-ng`` program is needed on PATH. About 1 ms per utterance. The library
+keeps state from one utterance to the next (the same word twice differs by a few samples, even after
+re-initialising it), so a data set is synthesised in a fresh child process: the same calls in the same
+order from a fresh library give the same waves, run after run.
+
+A synthetic *speaker* is an English voice with a voice variant, a speaking rate and a pitch; each
+(speaker, keyword) is synthesised once and then augmented deterministically into several 1 s 16 kHz
+clips (placement in the second, gain, a small tempo change, background noise), like the real
 recordings' varying timing and loudness. ``_silence_`` clips are background noise alone. The arrays are
 cached in the user's cache folder (``$MUBENCH_CACHE`` or ``~/.cache/mubench``), keyed by every
-parameter and espeak-ng's version; never inside the installed package.
+parameter and the library's version; never inside the installed package.
 """
 from __future__ import annotations
 
+import ctypes
+import functools
 import hashlib
-import io
 import json
 import os
-import shutil
-import subprocess
-from concurrent.futures import ThreadPoolExecutor
+import threading
+import zipfile
 from pathlib import Path
 
 import numpy as np
 
 RATE = 16000
-VOICES = ("en-us", "en-gb", "en-gb-scotland", "en-gb-x-rp", "en-029", "en-us-nyc", "en-gb-x-gbclan", "en-gb-x-gbcwmd")
+#: voice files of espeak-ng-data (``en`` is British English)
+VOICES = ("en-us", "en", "en-gb-scotland", "en-gb-x-rp", "en-029", "en-us-nyc", "en-gb-x-gbclan", "en-gb-x-gbcwmd")
 VARIANTS = ("", "m1", "m3", "m7", "f1", "f2", "f4", "klatt")
+#: the pinned wheel that ships libespeak-ng and espeak-ng-data (named in the error when it is missing)
+LOADER = "espeakng-loader==0.2.4"
+
+# espeak_lib.h: AUDIO_OUTPUT_SYNCHRONOUS, espeakINITIALIZE_DONT_EXIT, espeakRATE, espeakPITCH, POS_CHARACTER
+_SYNCHRONOUS, _DONT_EXIT, _RATE_PARAM, _PITCH_PARAM, _POS_CHARACTER = 2, 0x8000, 1, 3, 1
+_CALLBACK = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.POINTER(ctypes.c_short), ctypes.c_int, ctypes.c_void_p)
 
 
-def espeak() -> str:
-    exe = shutil.which("espeak-ng")
-    if exe is None:
-        raise RuntimeError("speechcommands mini needs the espeak-ng speech synthesiser: "
-                           "install the Debian package 'espeak-ng' (apt-get install -y espeak-ng)")
-    return exe
+class SynthesiserMissing(OSError):
+    """libespeak-ng cannot be loaded: the mini data cannot be made (bad set-up: one line, exit 2)."""
 
 
-def espeak_version(exe: str) -> str:
-    return subprocess.run([exe, "--version"], capture_output=True, text=True, check=True).stdout.strip()
+class _Espeak:
+    """The process's one libespeak-ng (the library keeps global state: one caller at a time)."""
+
+    def __init__(self):
+        try:
+            import espeakng_loader
+        except ImportError:
+            raise SynthesiserMissing(f"speechcommands mini synthesises speech with libespeak-ng from the PyPI package "
+                                     f"espeakng-loader, which is not installed (pip install '{LOADER}')") from None
+        library, data = espeakng_loader.get_library_path(), espeakng_loader.get_data_path()
+        try:
+            lib = ctypes.CDLL(library)
+        except OSError as exc:
+            raise SynthesiserMissing(f"speechcommands mini: cannot load libespeak-ng from {library}: {exc}") from None
+        lib.espeak_Initialize.argtypes = [ctypes.c_int, ctypes.c_int, ctypes.c_char_p, ctypes.c_int]
+        lib.espeak_Info.restype, lib.espeak_Info.argtypes = ctypes.c_char_p, [ctypes.c_void_p]
+        lib.espeak_SetVoiceByName.argtypes = [ctypes.c_char_p]
+        lib.espeak_SetParameter.argtypes = [ctypes.c_int, ctypes.c_int, ctypes.c_int]
+        lib.espeak_Synth.argtypes = [ctypes.c_char_p, ctypes.c_size_t, ctypes.c_uint, ctypes.c_int, ctypes.c_uint,
+                                     ctypes.c_uint, ctypes.c_void_p, ctypes.c_void_p]
+        self.rate = lib.espeak_Initialize(_SYNCHRONOUS, 0, data.encode(), _DONT_EXIT)
+        if self.rate <= 0:
+            raise SynthesiserMissing(f"speechcommands mini: libespeak-ng ({library}) found no voice data in {data}")
+        self.version = lib.espeak_Info(None).decode()
+        self._chunks: list[np.ndarray] = []
+        self._callback = _CALLBACK(self._receive)  # kept referenced: the library calls it during Synth
+        lib.espeak_SetSynthCallback(self._callback)
+        self.lib = lib
+        self.lock = threading.Lock()
+
+    def _receive(self, wav, n, events) -> int:
+        if wav and n > 0:
+            self._chunks.append(np.ctypeslib.as_array(wav, shape=(n,)).astype(np.float32) / 32768.0)
+        return 0  # go on
+
+    def speak(self, word: str, voice: str, speed: int, pitch: int) -> np.ndarray:
+        """One utterance as float32 at the library's rate (22.05 kHz)."""
+        with self.lock:
+            if self.lib.espeak_SetVoiceByName(voice.encode()) != 0:
+                raise ValueError(f"speechcommands mini: libespeak-ng has no voice {voice!r}")
+            self.lib.espeak_SetParameter(_RATE_PARAM, speed, 0)
+            self.lib.espeak_SetParameter(_PITCH_PARAM, pitch, 0)
+            self._chunks.clear()
+            text = word.encode() + b"\0"
+            if self.lib.espeak_Synth(text, len(text), 0, _POS_CHARACTER, 0, 0, None, None) != 0:
+                raise RuntimeError(f"speechcommands mini: libespeak-ng failed to speak {word!r} with {voice!r}")
+            self.lib.espeak_Synchronize()
+            return np.concatenate(self._chunks) if self._chunks else np.zeros(0, np.float32)
+
+
+@functools.lru_cache(maxsize=1)
+def espeak() -> _Espeak:
+    """The loaded synthesiser; :class:`SynthesiserMissing` when the library or its data is missing."""
+    return _Espeak()
 
 
 def cache_dir() -> Path:
     return Path(os.environ.get("MUBENCH_CACHE") or Path.home() / ".cache" / "mubench") / "speechcommands"
 
 
-def speak(exe: str, word: str, voice: str, speed: int, pitch: int) -> np.ndarray:
-    """One utterance as float32 at 16 kHz (espeak-ng writes 22.05 kHz WAV to stdout)."""
-    import soundfile
+def speak(word: str, voice: str, speed: int, pitch: int) -> np.ndarray:
+    """One utterance as float32 at 16 kHz."""
     from scipy.signal import resample_poly
 
-    out = subprocess.run([exe, "-v", voice, "-s", str(speed), "-p", str(pitch), "--stdout", word],
-                         capture_output=True, check=True).stdout
-    wave, rate = soundfile.read(io.BytesIO(out), dtype="float32")
-    if wave.ndim > 1:
-        wave = wave.mean(1)
-    if rate != RATE:
-        g = np.gcd(rate, RATE)
-        wave = resample_poly(wave, RATE // g, rate // g).astype(np.float32)
+    engine = espeak()
+    wave = engine.speak(word, voice, speed, pitch)
+    if engine.rate != RATE:
+        g = np.gcd(engine.rate, RATE)
+        wave = resample_poly(wave, RATE // g, engine.rate // g).astype(np.float32)
     return wave
+
+
+def _synthesise(jobs: list[tuple[str, str, int, int]]) -> list[np.ndarray]:
+    return [speak(*job) for job in jobs]
 
 
 def _fit_second(wave: np.ndarray, rng: np.random.Generator) -> np.ndarray:
@@ -80,12 +142,16 @@ def _augment(base: np.ndarray, rng: np.random.Generator) -> np.ndarray:
 
 def generate(keywords: list[str], speakers: int, clips: int, silence: bool, seed: int) -> dict[str, np.ndarray]:
     """Waveforms [N, 16000] float32, the keyword index (``len(keywords)`` = silence), the speaker."""
-    exe = espeak()
-    key = json.dumps({"k": keywords, "s": speakers, "c": clips, "si": silence, "seed": seed, "v": espeak_version(exe), "format": 1})
+    engine = espeak()  # loaded first: a missing synthesiser is reported even when a cache file exists
+    key = json.dumps({"k": keywords, "s": speakers, "c": clips, "si": silence, "seed": seed,
+                      "v": f"libespeak-ng {engine.version}", "format": 2})
     path = cache_dir() / f"mini-{hashlib.sha256(key.encode()).hexdigest()[:16]}.npz"
     if path.is_file():
-        with np.load(path, allow_pickle=False) as cached:
-            return {k: cached[k] for k in cached.files}
+        try:
+            with np.load(path, allow_pickle=False) as cached:
+                return {k: cached[k] for k in cached.files}
+        except (OSError, ValueError, EOFError, zipfile.BadZipFile):  # a damaged cache file is made again
+            pass
 
     rng = np.random.Generator(np.random.PCG64(seed))
     people = []
@@ -94,8 +160,10 @@ def generate(keywords: list[str], speakers: int, clips: int, silence: bool, seed
         variant = VARIANTS[(s // len(VOICES) + s) % len(VARIANTS)]
         people.append((f"{voice}+{variant}" if variant else voice, int(rng.integers(120, 200)), int(rng.integers(20, 80))))
     jobs = [(p, w) for p in range(speakers) for w in range(len(keywords))]
-    with ThreadPoolExecutor(max_workers=4) as pool:  # espeak-ng is a subprocess: overlap its start-up
-        bases = list(pool.map(lambda j: speak(exe, keywords[j[1]], *people[j[0]]), jobs))
+    import multiprocessing
+
+    with multiprocessing.get_context("spawn").Pool(1) as child:  # a fresh library: see the module's doc
+        bases = child.apply(_synthesise, ([(keywords[w], *people[p]) for p, w in jobs],))
 
     waves, labels, who = [], [], []
     for (p, w), base in zip(jobs, bases):
@@ -111,7 +179,7 @@ def generate(keywords: list[str], speakers: int, clips: int, silence: bool, seed
                 who.append(p)
     out = {"audio": np.stack(waves), "label": np.asarray(labels, np.int64), "speaker": np.asarray(who, np.int64)}
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".tmp.npz")
+    tmp = path.with_suffix(f".{os.getpid()}.tmp.npz")
     np.savez(tmp, **out)
     os.replace(tmp, path)  # atomic: a concurrent reader never sees half a file
     return out

@@ -1,5 +1,6 @@
-"""Speech Commands task: the hub loader (audio decoded with soundfile, never torchcodec), the
-espeak-ng mini source, and encoding through the model family's feature extractor."""
+"""Speech Commands task: the hub loader (audio decoded with soundfile, never torchcodec), the eSpeak NG
+mini source (speakers disjoint between train and test), and encoding through the model family's
+feature extractor."""
 from __future__ import annotations
 
 import io
@@ -146,8 +147,12 @@ class SpeechCommandsTask(ClassificationTask):
         words = list(a.keywords) + [SILENCE]
         names = [words[k] for k in data["label"]]
         labels = np.asarray([self.labels.index(w) for w in names], dtype=np.int64)
-        order = np.random.Generator(np.random.PCG64(a.data_seed + 1)).permutation(len(labels))
-        n_test = int(round(len(order) * a.test_fraction))
+        # the test set's speakers (voices) are not the training set's, as in the real dataset: with shared
+        # voices the test clips would be augmented copies of training utterances, and every membership
+        # number (test = non-members) would measure nothing
+        n_test = min(a.speakers - 1, max(1, int(round(a.speakers * a.test_fraction))))
+        test_speakers = np.random.Generator(np.random.PCG64(a.data_seed + 1)).choice(a.speakers, n_test, replace=False)
+        in_test = np.isin(data["speaker"], test_speakers)
         utterance = np.zeros(len(labels), dtype=np.int64)  # the n-th take of a (speaker, word)
         seen: dict[tuple[int, int], int] = {}
         for i, key in enumerate(zip(data["speaker"].tolist(), labels.tolist())):
@@ -171,7 +176,7 @@ class SpeechCommandsTask(ClassificationTask):
             })
             return Dataset(table).cast(self.features())
 
-        return DatasetDict({"train": split(order[n_test:]), "test": split(order[:n_test])})
+        return DatasetDict({"train": split(np.flatnonzero(~in_test)), "test": split(np.flatnonzero(in_test))})
 
     # -- encoding ---------------------------------------------------------------------------------
     def encode(self, dataset, built: Built) -> Rows:
