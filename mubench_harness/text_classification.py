@@ -35,12 +35,16 @@ class TextClassificationTask(ClassificationTask):
     def __init__(self, args):
         super().__init__(args)
         self.last_source: str | None = None  # tiny tokenizers are fitted on this source's corpus
+        self._train_texts: dict[str, list[str]] = {}  # source -> training texts, read once per task object
 
     def load(self, source: str):
         if source not in ("mini", "hub"):
             raise ValueError(f"{self.name}: unknown source {source!r} (hub or mini)")
         self.last_source = source
-        return self.load_mini() if source == "mini" else self.load_hub()
+        data = self.load_mini() if source == "mini" else self.load_hub()
+        self._train_texts.pop(source, None)
+        self._loaded = (source, data["train"])
+        return data
 
     def load_mini(self):
         """The generated mini DatasetDict (``train``, ``test``, optionally ``ood``)."""
@@ -51,7 +55,12 @@ class TextClassificationTask(ClassificationTask):
         raise NotImplementedError
 
     def tokenizer_corpus(self, source: str) -> list[str]:
-        return list(self.load(source)["train"][self.text_column])
+        # the texts of the training split just loaded, not a second load of the whole dataset
+        if source not in self._train_texts:
+            loaded = getattr(self, "_loaded", None)
+            train = loaded[1] if loaded is not None and loaded[0] == source else self.load(source)["train"]
+            self._train_texts[source] = list(train[self.text_column])
+        return self._train_texts[source]
 
     def encode(self, dataset, built: Built) -> Rows:
         tok = built.processor

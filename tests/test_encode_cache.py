@@ -105,3 +105,20 @@ def test_a_missing_file_is_rebuilt(tmp_path, bad, capsys):
     cache = EncodeCache(tmp_path)
     cache.encode(task, data, b)
     assert cache.encoded_rows == 4 and "cached encoding not used" in capsys.readouterr().err
+
+
+def test_the_tiny_tokenizer_corpus_reuses_the_loaded_training_split():
+    loads = []
+
+    class Counting(Demo):
+        def load_mini(self):
+            from datasets import DatasetDict
+
+            loads.append("mini")
+            return DatasetDict({"train": text_rows(), "test": text_rows()})
+
+    task = Counting(Args())
+    task.load("mini")
+    assert task.tokenizer_corpus("mini") == list(text_rows()["text"]) == task.tokenizer_corpus("mini")
+    assert loads == ["mini"]  # fitting a tokenizer loads nothing again
+    assert Counting(Args()).tokenizer_corpus("mini") and loads == ["mini", "mini"]  # nothing loaded yet: loads
