@@ -76,8 +76,13 @@ class RunSummary:
 
 
 def _task_settings(v: Validated, t) -> dict[str, Any]:
-    return {"task": t.name, "source": t.source, "args": v.task_args[t.name].model_dump(mode="json"),
-            "split_seed": v.bench.split_seed}
+    from .splits import file_settings
+
+    settings = {"task": t.name, "source": t.source, "args": v.task_args[t.name].model_dump(mode="json"),
+                "split_seed": v.bench.split_seed}
+    if t.splits is not None and t.splits.from_ == "file":  # Df from the authors' files (keys without it unchanged)
+        settings["splits"] = file_settings(t.splits, v.base_dir)
+    return settings
 
 
 def run_config(v: Validated) -> dict[str, Any]:

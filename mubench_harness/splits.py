@@ -200,3 +200,17 @@ def deletion_file(splits_block, base_dir: Path) -> FileDeletionSet | None:
 def file_notes(ds: FileDeletionSet, warnings: list[str]) -> dict:
     """What a cell records about a file-given Df (its quirks as warnings)."""
     return {"deletion_set": {"from": "file", "path": str(ds.path), "layout": ds.layout, "warnings": warnings}}
+
+
+def file_settings(splits_block, base_dir: Path) -> dict | None:
+    """What a file-given Df contributes to cell keys: its layout and its files' content hash, so a run
+    with other deletion files (or the unified sets) never resumes these cells."""
+    import hashlib
+
+    ds = deletion_file(splits_block, base_dir)
+    if ds is None:
+        return None
+    h = hashlib.sha256()
+    for file in sorted(ds.path.iterdir()) if ds.path.is_dir() else [ds.path]:
+        h.update(file.name.encode() + b"\0" + file.read_bytes())
+    return {"from": "file", "layout": ds.layout, "sha256": h.hexdigest()[:16]}

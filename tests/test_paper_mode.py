@@ -278,3 +278,18 @@ metrics: [performance]
     model = BertForSequenceClassification(BertConfig.from_pretrained(mirror / "jialicheng" / "imdb-bert-base"))
     model.load_state_dict(state, strict=False)
     assert out["weights"] == weights_hash(model)  # the released weights are the original, not the base's
+
+
+def test_cell_keys_name_the_deletion_file_so_a_rerun_never_mixes_sets(tmp_path, toy_released):
+    from mubench_harness.runner import expand_grid
+
+    _mirror(tmp_path / "mirror")
+    other = tmp_path / "other.txt"
+    other.write_text("4\n37\n91\n12\n60\n3\n77\n45\n28\n99\n")  # the same rows, another order: other prefixes
+    keys = {}
+    for name, df in (("fixture", FIXTURES / "df" / "toy_blobs.txt"), ("other", other)):
+        keys[name] = {c.key for c in expand_grid(validate(_bench(tmp_path, df, tmp_path / "mirror")))}
+    unified = _bench(tmp_path, FIXTURES / "df" / "toy_blobs.txt", tmp_path / "mirror")
+    unified.write_text(unified.read_text().replace(f"    splits: {{from: file, path: {FIXTURES / 'df' / 'toy_blobs.txt'}}}\n", ""))
+    keys["unified"] = {c.key for c in expand_grid(validate(unified))}
+    assert not keys["fixture"] & keys["other"] and not keys["fixture"] & keys["unified"]
