@@ -16,7 +16,6 @@ Light at import (no torch).
 """
 from __future__ import annotations
 
-import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -100,12 +99,6 @@ def resolve_release(task: str, model: str, scale: str, base_hub_id: str | None, 
         raise FileNotFoundError(f"release mirror {root}: no {hub_id}/model.safetensors (a mirror is laid out as the hub: "
                                 f"<mirror>/<org>/<name>/config.json and model.safetensors)")
     return Release(hub_id, folder)
-
-
-def mirror_config(folder: Path) -> dict:
-    """The mirrored repository's ``config.json`` ({} when it has none)."""
-    file = folder / "config.json"
-    return json.loads(file.read_text()) if file.is_file() else {}
 
 
 def checkpoint_of(checkpoint, task: str, model: str, scale: str, base_hub_id: str | None, base_dir: Path) -> str | None:
