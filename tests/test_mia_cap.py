@@ -25,7 +25,7 @@ def test_a_binding_cap_is_recorded_and_a_loose_one_is_not():
     ev = evaluation()
     full = MIAEfficacy(EfficacyArgs(max_per_class=60)).compute(ev)
     assert ev.definitions == {}  # every row fitted: nothing to say
-    assert full == MIAEfficacy(EfficacyArgs()).compute(evaluation())  # the default cap (2000) does not bind
+    assert full == MIAEfficacy(EfficacyArgs()).compute(evaluation())  # the default cap (1000) does not bind
     ev = evaluation()
     capped = MIAEfficacy(EfficacyArgs(max_per_class=20)).compute(ev)
     assert set(capped) == set(full)

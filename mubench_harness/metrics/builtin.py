@@ -28,9 +28,11 @@ class AttackArgs(BaseModel):
 class EfficacyArgs(BaseModel):
     model_config = ConfigDict(extra="forbid")
     C: float = Field(3.0, gt=0)  # SalUn's SVC regularisation
-    #: cap on members and on non-members the SVC is fitted on (seeded sample): the fit grows about
-    #: quadratically (measured on a loaded 2-core CPU: 2000 per class ≈ 2 s, 5000 ≈ 12 s per feature)
-    max_per_class: int = Field(2000, ge=2)
+    #: cap on members and on non-members the SVC is fitted on (seeded sample; recorded in the cell's notes
+    #: where it binds): the fit grows about quadratically (one core, 1-D feature: 1000 per class ≈ 0.1 s,
+    #: 2000 ≈ 0.6 s, 5000 ≈ 5 s per feature), and at 2000 the two fits cost more than the cell's forward
+    #: passes on a 25,000-row text task (benchmarks/perf/cell.py)
+    max_per_class: int = Field(1000, ge=2)
 
 
 class RMIAArgs(BaseModel):
@@ -102,7 +104,7 @@ def mubench_metrics():
         direction="closer-to-retrain",
         values=("mia_efficacy/p_true", "mia_efficacy/entropy"),
         formula="share of Df predicted non-member by SVC(rbf, C=3, gamma=auto) fitted on Dr sample (member) vs test "
-                "(non-member), each side a seeded sample of at most max_per_class rows (default 2000; SalUn fits on "
+                "(non-member), each side a seeded sample of at most max_per_class rows (default 1000; SalUn fits on "
                 "all: where the cap binds, the cell's notes say so)",
     )
     yield MetricSpec(
