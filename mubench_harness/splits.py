@@ -148,6 +148,10 @@ class FileDeletionSet:
             if len(listed) > 1 and bool(np.all(np.diff(listed) > 0)):
                 warnings.append(f"{self.path}: the indices are sorted ascending, so a k % prefix is the lowest "
                                 f"positions of the training set, not a random subset (the authors' SAMSum file is so)")
+            if abs(len(listed) / n - 0.10) > 0.005:  # their files hold 10 %: another size means another dataset
+                warnings.append(f"{self.path}: lists {len(listed)} rows, {100 * len(listed) / n:.1f} % of this training "
+                                f"set's {n} (the authors' files hold 10 %): it was likely made for another version "
+                                f"or order of the dataset, and its rows may not be the ones it meant")
         for ratio in ratios:
             forget = self.indices(n, ratio)
             if strata is not None:
