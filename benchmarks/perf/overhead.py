@@ -16,10 +16,10 @@ seed, and the script checks that they end with identical weights (the harness ad
 """
 from __future__ import annotations
 
-import argparse
 import copy
-import statistics
+import sys
 import time
+from pathlib import Path
 
 import torch
 import torch.nn.functional as F
@@ -30,6 +30,9 @@ from mubench_harness.contracts import ClassificationTask, Built
 from mubench_harness.data import Rows
 from mubench_harness.training import Budget, Meter
 from mubench_harness.unlearning.corruption import SALT_LABELS
+
+sys.path.insert(0, str(Path(__file__).parent))
+from common import alternate, parser, report_ratio, set_threads  # noqa: E402
 
 
 class TokenTask(ClassificationTask):
@@ -91,14 +94,12 @@ def run_bare(task, original, forget, retain, seed, lr, momentum, weight_decay, b
 
 
 def main(argv=None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--rows", type=int, default=25_000)
-    parser.add_argument("--seq-len", type=int, default=32)
-    parser.add_argument("--vocab", type=int, default=2000)
-    parser.add_argument("--repeats", type=int, default=3)
-    parser.add_argument("--threads", type=int, default=1, help="torch intra-op threads (1: stable on a shared machine)")
-    ns = parser.parse_args(argv)
-    torch.set_num_threads(ns.threads)
+    p = parser(__doc__)
+    p.add_argument("--rows", type=int, default=25_000)
+    p.add_argument("--seq-len", type=int, default=32)
+    p.add_argument("--vocab", type=int, default=2000)
+    ns = p.parse_args(argv)
+    print(set_threads(ns.threads))
 
     from mubench_randlabel import Args
     from mubench_randlabel.impl import RandLabel
@@ -119,21 +120,9 @@ def main(argv=None) -> None:
     print(f"rows={ns.rows} (Df {len(forget)}, Dr {len(retain)}), batch 32, steps/epoch={-(-ns.rows // 32)}, "
           f"threads={ns.threads}; identical weights after one epoch: {same}")
 
-    harness, bare = [], []
-    for r in range(ns.repeats):
-        order = ("harness", "bare") if r % 2 == 0 else ("bare", "harness")
-        for which in order:
-            if which == "harness":
-                harness.append(run_harness(method, task, original, forget, retain, seed=1)[0])
-            else:
-                bare.append(run_bare(task, original, forget, retain, 1, batch_size=32, **opt)[0])
-        print(f"repeat {r}: harness {harness[-1]:.2f}s  bare {bare[-1]:.2f}s")
-    print(f"median harness {statistics.median(harness):.2f}s, median bare {statistics.median(bare):.2f}s "
-          f"(ratio of medians {statistics.median(harness) / statistics.median(bare):.3f})")
-    # Other processes only ever add time, so the fastest repeat of each is the least disturbed
-    # estimate of its cost (timeit's reasoning); the ratio of the minima is the figure reported.
-    ratio = min(harness) / min(bare)
-    print(f"harness/bare ratio: {ratio:.3f}")
+    times = alternate({"harness": lambda: run_harness(method, task, original, forget, retain, seed=1),
+                       "bare": lambda: run_bare(task, original, forget, retain, 1, batch_size=32, **opt)}, ns.repeats)
+    report_ratio(times, "harness", "bare", "harness/bare ratio")
 
 
 if __name__ == "__main__":
