@@ -90,7 +90,7 @@ def cmd_run(ns) -> int:
     from .store import BadDatabase
 
     v = validate(ns.file)  # both phases before anything is created
-    from .distributed import is_main
+    from .distributed import is_main, world_size
 
     if ns.nproc < 1:
         raise BadInput(f"--nproc {ns.nproc}: at least one rank")
@@ -100,6 +100,10 @@ def cmd_run(ns) -> int:
         relaunch(ns.launcher, ns.nproc, sys.argv[1:] if ns.argv is None else ns.argv)
     try:
         summary = run_benchmark(v, ns.output_dir, progress=None if not ns.no_progress else False)
+        if world_size() > 1:
+            from .distributed.ranks import shutdown
+
+            shutdown()
     except (DeviceUnavailable, RunInProgress) as exc:
         raise BadInput(f"{ns.file}: {exc}") from None
     except BadDatabase as exc:  # names the database file itself

@@ -1,6 +1,7 @@
 """What an unlearner receives: the models, the data, the task primitives and the run's resources."""
 from __future__ import annotations
 
+import copy
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -73,7 +74,22 @@ class UnlearnContext:
         """Run the shared loop under this cell's budget and meter; results accumulate in ``result``.
 
         ``lr_schedule``: the factor of the learning rate after ``n`` optimiser steps (a method's
-        warm-up and decay), stepped after every optimiser step."""
+        warm-up and decay), stepped after every optimiser step.
+
+        Under ZeRO or FSDP the loop trains a sharded copy and ``model`` gets its whole weights back when
+        the loop ends, so what a method does after training (merging LoRA, returning the model) reads
+        whole weights; ``model`` waits on the CPU meanwhile."""
+        from .distributed.engine import sharded_training, trained_back
+
+        plain = model
+        if sharded_training(self.accelerator):
+            if after_step is not None or params is not None:
+                raise NotImplementedError(
+                    "a method that edits weights after each step or trains a subset of parameters (SalUn's mask) "
+                    "does not run under DeepSpeed ZeRO or FSDP yet (their optimizers keep their own master weights): "
+                    "use distributed backend accelerate for it")
+            model = copy.deepcopy(plain)  # its parameters get partitioned; ``plain`` stays whole on the CPU
+            plain.to("cpu")
         opt = make_optimizer(params if params is not None else model.parameters(), optimizer)
         if self.accelerator is not None:
             model, opt = self.accelerator.prepare(model, opt)
@@ -86,10 +102,15 @@ class UnlearnContext:
                     inner()
                 scheduler.step()
 
-        res = run_loop(
-            model, schedule, epochs=epochs, optimizer=opt, seed=self.seed, accelerator=self.accelerator,
-            after_step=after_step, budget=self.budget, meter=self.meter, device=self.device,
-        )
+        try:
+            res = run_loop(
+                model, schedule, epochs=epochs, optimizer=opt, seed=self.seed, accelerator=self.accelerator,
+                after_step=after_step, budget=self.budget, meter=self.meter, device=self.device,
+            )
+        finally:
+            if plain is not model and sharded_training(self.accelerator):
+                trained_back(model, plain, self.accelerator)  # a collective: every rank is here
+                plain.to(self.device)
         self.result.steps += res.steps
         self.result.epochs += res.epochs
         self.result.seconds += res.seconds

@@ -532,8 +532,7 @@ class Runtime:
         self.work["unlearn"] += 1
         self._advance("unlearned")
         ctx.meter.flops = sum_all([ctx.meter.flops])[0]  # every rank's FLOs together
-        if self.accelerator is not None:  # whole weights gathered from their shards (a collective)
-            model = consolidated(model, orig.model, self.accelerator)
+        model = consolidated(model, orig.model, self.accelerator)  # whole weights, unwrapped (a collective if sharded)
         if not self.main:  # evaluation reads whole weights: rank 0's alone
             return
         if orig.weights != weights_hash(orig.model):

@@ -35,7 +35,10 @@ def build_accelerator(bench, *, use_cuda: bool, base_dir: Path):
         # FSDP2, every parameter sharded; the harness reads whole weights through get_state_dict
         kwargs["fsdp_plugin"] = FullyShardedDataParallelPlugin(fsdp_version=2, reshard_after_forward=True,
                                                                state_dict_type="FULL_STATE_DICT")
-    return Accelerator(cpu=not use_cuda, mixed_precision=bench.mixed_precision, **kwargs)
+    # Accelerate ignores DeepSpeed and FSDP under cpu=True; on a machine without CUDA they run on the CPU
+    # anyway (gloo; DeepSpeed's CPU accelerator), so cpu=True is only passed to keep a present GPU unused
+    cpu = not use_cuda and (not kwargs or torch.cuda.is_available())
+    return Accelerator(cpu=cpu, mixed_precision=bench.mixed_precision, **kwargs)
 
 
 def is_sharded(accelerator) -> bool:
@@ -70,11 +73,52 @@ def whole_state_dict(model: torch.nn.Module, accelerator) -> dict[str, torch.Ten
 
 
 def consolidated(model: torch.nn.Module, like: torch.nn.Module, accelerator) -> torch.nn.Module:
-    """A plain (unsharded, unwrapped) copy of ``like`` holding ``model``'s whole weights; ``model`` itself
-    when nothing is sharded. Evaluation, hashing and signals read this one."""
-    if not is_sharded(accelerator):
-        return accelerator.unwrap_model(model) if accelerator is not None else model
-    state = whole_state_dict(model, accelerator)
+    """A plain (unsharded, unwrapped) module holding ``model``'s whole weights: ``model`` unwrapped when
+    its parameters are whole, else a copy of the unsharded ``like`` filled from the gathered shards.
+    Evaluation, hashing and signals read this one."""
+    module = accelerator.unwrap_model(model) if accelerator is not None else model
+    if not partitioned(module):
+        return module
     plain = copy.deepcopy(like)
-    plain.load_state_dict({k.removeprefix("module."): v for k, v in state.items()})
+    trained_back(model, plain, accelerator)
     return plain
+
+
+def partitioned(module: torch.nn.Module) -> bool:
+    """Whether ``module``'s parameters are shards (ZeRO-3's ``ds_id`` parameters, FSDP2's DTensors)."""
+    from torch.distributed.tensor import DTensor
+
+    return any(hasattr(p, "ds_id") or isinstance(p, DTensor) for p in module.parameters())
+
+
+def local_numel(module: torch.nn.Module) -> int:
+    """Parameter entries this rank holds: its ZeRO-3 partition or FSDP2 shard, else every entry."""
+    from torch.distributed.tensor import DTensor
+
+    total = 0
+    for p in module.parameters():
+        if hasattr(p, "ds_tensor"):
+            total += p.ds_tensor.numel()
+        elif isinstance(p, DTensor):
+            total += p.to_local().numel()
+        else:
+            total += p.numel()
+    return total
+
+
+def sharded_training(accelerator) -> bool:
+    """Whether the optimiser keeps its own (partitioned) master weights: any DeepSpeed ZeRO stage, FSDP.
+    There a method trains a sharded copy and reads whole weights only after the loop."""
+    if accelerator is None:
+        return False
+    from accelerate.utils import DistributedType
+
+    return accelerator.distributed_type in (DistributedType.DEEPSPEED, DistributedType.FSDP)
+
+
+def trained_back(prepared: torch.nn.Module, plain: torch.nn.Module, accelerator) -> None:
+    """Copy the whole trained weights of ``prepared`` (sharded) into the unsharded ``plain`` module."""
+    state = whole_state_dict(prepared, accelerator)
+    with torch.no_grad():
+        for name, tensor in plain.state_dict(keep_vars=True).items():
+            tensor.copy_(state[name].to(tensor.dtype))

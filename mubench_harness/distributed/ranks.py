@@ -48,3 +48,11 @@ def gather(obj: Any) -> list[Any]:
 def barrier() -> None:
     if active():
         dist.barrier()
+
+
+def shutdown() -> None:
+    """Leave the process group once the run is over (every rank): a rank that exits holding it can abort
+    in a communication thread's destructor, which the launcher reports as a failed run."""
+    if dist.is_available() and dist.is_initialized():
+        dist.barrier()
+        dist.destroy_process_group()

@@ -1,0 +1,60 @@
+"""Runs a benchmark as ``mubench run`` does (on one rank or under ``torchrun``) and keeps, for the
+distributed tests, what the harness made of each cell: the whole unlearned weights it evaluated
+(``weights/<label>.safetensors``, rank 0) and, per rank, how many parameter entries the rank held while the
+method trained (``held-rank<r>.json``: label -> [held, total]).
+
+    python tests/distributed_cell.py BENCH.yaml OUT
+    torchrun --nproc_per_node=2 tests/distributed_cell.py BENCH.yaml OUT
+"""
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+
+def main(bench: str, out: str) -> int:
+    from safetensors.torch import save_file
+
+    from mubench_harness import context, execution
+    from mubench_harness.config import validate
+    from mubench_harness.distributed import is_main, rank, world_size
+    from mubench_harness.distributed.ranks import shutdown
+    from mubench_harness.distributed.engine import local_numel
+    from mubench_harness.runner import run_benchmark
+
+    label, weights, held = [None], {}, {}
+    real_cell, real_consolidated, real_loop = execution.Runtime._unlearn_cell, execution.consolidated, context.run_loop
+
+    def unlearn_cell(self, cell, rec):
+        label[0] = cell.label
+        return real_cell(self, cell, rec)
+
+    def consolidated(model, like, accelerator):
+        plain = real_consolidated(model, like, accelerator)
+        weights[label[0]] = {k: v.detach().cpu().clone().contiguous() for k, v in plain.state_dict().items()}
+        return plain
+
+    def run_loop(model, *args, accelerator=None, **kwargs):
+        module = accelerator.unwrap_model(model) if accelerator is not None else model
+        held[label[0]] = [local_numel(module), sum(p.ds_numel if hasattr(p, "ds_numel") else p.numel()
+                                                   for p in module.parameters())]
+        return real_loop(model, *args, accelerator=accelerator, **kwargs)
+
+    execution.Runtime._unlearn_cell = unlearn_cell
+    execution.consolidated = consolidated
+    context.run_loop = run_loop
+    summary = run_benchmark(validate(bench), out, progress=False)
+    folder = Path(out)
+    (folder / f"held-rank{rank()}.json").write_text(json.dumps(held))
+    if is_main():
+        (folder / "weights").mkdir(exist_ok=True)
+        for name, state in weights.items():
+            save_file(state, str(folder / "weights" / f"{name}.safetensors"))
+    if world_size() > 1:
+        shutdown()
+    return summary.exit_code
+
+
+if __name__ == "__main__":
+    sys.exit(main(*sys.argv[1:3]))
