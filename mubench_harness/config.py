@@ -362,7 +362,8 @@ def check_plugins(bench: Benchmark, doc: Located, registry) -> Validated:
             raise doc.error(where, f"distributed.config: {exc}") from None
 
     given = [(t.name, m.name, scale) for t in bench.tasks for m in t.models for scale in m.scales
-             if not m.checkpoint and scale in registry.get("models", m.name).given]
+             if (not m.checkpoint or isinstance(m.checkpoint, ReleaseCheckpoint))  # the authors take these as given too
+             and scale in registry.get("models", m.name).given]
     return Validated(bench, doc, registry, task_args, unlearner_args, metric_names, skipped, base_dir, given)
 
 

@@ -129,8 +129,8 @@ def check_checkpoints(v: Validated, names) -> None:
             scales = v.registry.get("models", m.name).scales
             for scale in m.scales:  # a release names one checkpoint per scale
                 named = checkpoint_of(m.checkpoint, t.name, m.name, scale, scales.get(scale), v.base_dir)
-                file = local_checkpoint(named, v.base_dir)
-                if file is None:  # a hub repository id: fetched by its cell
+                file = None if named is None else local_checkpoint(named, v.base_dir)
+                if file is None:  # a hub repository id (fetched by its cell), or the family's own weights
                     continue
                 try:
                     check_checkpoint(file)
@@ -259,9 +259,10 @@ class Runtime:
         p = self.prepared(cell.task, cell.model, cell.scale)
         model_entry = next(m for m in self.entry(cell.task).models if m.name == cell.model)
         built = p.family.build(p.task, cell.scale, init="pretrained", seed=cell.seed)
-        if model_entry.checkpoint:
-            checkpoint = checkpoint_of(model_entry.checkpoint, cell.task, cell.model, cell.scale,
-                                       self.registry.get("models", cell.model).scales.get(cell.scale), self.v.base_dir)
+        # None also where the authors' "release" is the family's own checkpoint (ViLT-NLVR2: given)
+        checkpoint = checkpoint_of(model_entry.checkpoint, cell.task, cell.model, cell.scale,
+                                   self.registry.get("models", cell.model).scales.get(cell.scale), self.v.base_dir)
+        if checkpoint:
             load_checkpoint(built.model, checkpoint, self.v.base_dir)
             orig = Original(built.model, "", None, None, "checkpoint")
         elif cell.scale in self.registry.get("models", cell.model).given:

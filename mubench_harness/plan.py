@@ -134,7 +134,7 @@ def plan(bench, registry, base_dir: Path) -> list[PlanRow]:
                     task_obj.load("mini")
                 family = mspec.load()(mspec) if hub_id is None else None
                 params, source = _parameters(task_obj, family, scale, hub_id)
-                given = scale in mspec.given and not m.checkpoint
+                given = scale in mspec.given and (not m.checkpoint or not isinstance(m.checkpoint, str))
                 recipe = recipes[(t.name, m.name, scale)]
                 per_seed = 0.0 if given or m.checkpoint else 6 * params * tokens * n_train * recipe.epochs
                 n_methods = len(methods) - (retrains if given else 0)

@@ -103,10 +103,14 @@ def resolve_release(task: str, model: str, scale: str, base_hub_id: str | None, 
 
 def checkpoint_of(checkpoint, task: str, model: str, scale: str, base_hub_id: str | None, base_dir: Path) -> str | None:
     """What a model entry's ``checkpoint`` names for one scale: a path or hub id as written, or the
-    release's mirror folder / hub id for ``{from: mubench-release}``; ``None``: no checkpoint."""
+    release's mirror folder / hub id for ``{from: mubench-release}``; ``None``: no checkpoint to load
+    over the family's pretrained weights."""
     if checkpoint is None or isinstance(checkpoint, str):
         return checkpoint
     mirror = checkpoint.mirror
     if mirror is not None and not Path(mirror).expanduser().is_absolute():
         mirror = base_dir / mirror
-    return resolve_release(task, model, scale, base_hub_id, mirror).checkpoint
+    found = resolve_release(task, model, scale, base_hub_id, mirror)
+    if found.folder is None and found.hub_id == base_hub_id:
+        return None  # their original is the family's own checkpoint (ViLT-NLVR2), which it loads itself
+    return found.checkpoint

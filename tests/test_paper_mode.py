@@ -39,6 +39,17 @@ def test_a_pair_never_released_is_a_located_validation_error(tmp_path):
         validate(f)
 
 
+def test_the_authors_nlvr2_original_is_vilt_as_given(tmp_path):
+    f = tmp_path / "b.yaml"
+    f.write_text("name: t\ntasks:\n  - name: nlvr2\n    models:\n      - name: vilt\n        scales: [b32-nlvr2]\n"
+                 "        checkpoint: {from: mubench-release}\nunlearners: [retrain, neggrad]\n")
+    v = validate(f)  # resolves to dandelin/vilt-b32-finetuned-nlvr2: retraining does not apply, as for given
+    assert v.given == [("nlvr2", "vilt", "b32-nlvr2")]
+    # no second load over the family's own weights (which ARE dandelin/vilt-b32-finetuned-nlvr2)
+    assert release.checkpoint_of(v.bench.tasks[0].models[0].checkpoint, "nlvr2", "vilt", "b32-nlvr2",
+                                 "dandelin/vilt-b32-finetuned-nlvr2", tmp_path) is None
+
+
 def test_index_file_prefix_is_the_authors_rule():
     ds = FileDeletionSet(FIXTURES / "df" / "toy_blobs.txt", "indices")
     for k in range(1, 11):  # their code: del_idx[:int(k / 10 * len(del_idx))]
