@@ -14,6 +14,7 @@ the parameter count and an estimate of compute:
   (recipe epochs over Dr), each other method at most its budget (``max_fraction_of_retrain`` × the retrain,
   one recipe epoch on Dr for a given original; an upper bound: methods stop there), and every cell's
   evaluation on test, Df and a Dr sample of the test set's size;
+* ``lr_search``: per method, one run per candidate on the first ratio, counted at the method's budget;
 * GPU-hours = FLOs / (``tflops`` · 10¹² · ``mfu``) / 3600 at the stated peak throughput and utilisation.
 
 Light at import: torch is imported only to build offline scales on the meta device.
@@ -66,7 +67,8 @@ TOKENS = {
 }
 DEFAULT_TOKENS = (1, "one unit per sample")
 RULE = ("FLOs ≈ 6 · params · tokens/sample · samples per training pass (forward + backward), 2 · params · "
-        "tokens/sample per evaluated sample; methods at most their budget (an upper bound)")
+        "tokens/sample per evaluated sample; methods at most their budget (an upper bound); an lr search adds, "
+        "per method, one budget-sized run per candidate")
 
 
 @dataclass
@@ -145,8 +147,14 @@ def plan(bench, registry, base_dir: Path) -> list[PlanRow]:
                     per_seed += (0 if given else retrains * retrain) + others * budget * retrain
                     per_seed += (n_methods + 1) * 2 * params * tokens * (n_test + n_forget + min(n_test, n_train - n_forget))
                 cells = len(bench.seeds) * len(bench.deletion_ratios) * (n_methods + 1)
+                flops = per_seed * len(bench.seeds)
+                if bench.optimizer.lr_search:  # once per method: each candidate on the first ratio's Dr
+                    n_forget = max(1, round(n_train * bench.deletion_ratios[0] / 100))
+                    epochs = 1 if given else recipe.epochs
+                    flops += (n_methods - (0 if given else retrains)) * len(bench.optimizer.lr_search) * budget \
+                        * 6 * params * tokens * (n_train - n_forget) * epochs
                 rows.append(PlanRow(t.name, m.name, scale, recipe, n_train, n_test, cells, params, source, tokens,
-                                    per_seed * len(bench.seeds), given))
+                                    flops, given))
     return rows
 
 

@@ -77,3 +77,19 @@ def test_plan_cell_count_matches_the_grid(tmp_path, no_weights):
 def test_bad_throughput_is_bad_input(capsys):
     assert main(["plan", str(ROOT / "benchmarks" / "toy.yaml"), "--mfu", "1.5"]) == 2
     assert "--mfu in (0, 1]" in capsys.readouterr().err
+
+
+def test_an_lr_search_adds_one_budget_sized_run_per_candidate_and_method(tmp_path, no_weights):
+    from mubench_harness.config import parse_structure
+    from mubench_harness.plan import plan
+
+    text = "name: t\nseeds: [0]\ndeletion_ratios: [10]\ntasks:\n  - name: toy_blobs\n    models: [toy_mlp]\n" \
+           "unlearners: [retrain, neggrad]\noptimizer: {rule: paper%s}\n"
+    flops = []
+    for search in ("", ", lr_search: [1.0e-4, 1.0e-3, 1.0e-2]"):
+        f = tmp_path / "p.yaml"
+        f.write_text(text % search)
+        (row,) = plan(parse_structure(f)[0], load_registry(), tmp_path)
+        flops.append(row.flops)
+    params = (8 * 64 + 64) + (64 * 64 + 64) + (64 * 4 + 4)
+    assert flops[1] - flops[0] == pytest.approx(3 * 6 * params * 540 * 40)  # 3 candidates × neggrad's budget
