@@ -148,3 +148,45 @@ def test_several_images_per_prompt_are_seeded_per_image_and_averaged():
     assert torch.equal(task.score(model, batch), per_image.float().view(2, 2).mean(1))
     sig = task.signals(model, batch)
     assert torch.equal(sig["score"], task.score(model, batch)) and sig["margin"].shape == (2,)
+
+
+def test_two_ddim_steps_equal_a_hand_computation():
+    """Generation is DDIM with η = 0 from latents seeded per sample: with 2 of 100 steps (t = 50, 0) and
+    no guidance, x0 = clip((x_t − √(1−ᾱ_t)·ε)/√ᾱ_t, −1, 1) and x_prev = √ᾱ_prev·x0 + √(1−ᾱ_prev)·ε,
+    ᾱ_prev = 1 after the last step; the image is the final x0 (pixel space: no VAE)."""
+    from diffusers import DDIMScheduler
+
+    model = _model().eval()
+    ids, mask = torch.randint(3, 20, (2, 6), generator=torch.Generator().manual_seed(4)), torch.ones(2, 6, dtype=torch.long)
+    images = model.generate(ids, mask, steps=2, guidance_scale=1.0, seeds=[7, 8])
+
+    config = DDIMScheduler.from_config(model.noise_scheduler.config).config
+    assert (config.prediction_type, config.clip_sample, config.set_alpha_to_one, config.timestep_spacing) == \
+        ("epsilon", True, True, "leading")  # the assumptions of the hand computation below
+    abar = model.noise_scheduler.alphas_cumprod
+    x = torch.stack([torch.randn(3, 8, 8, generator=torch.Generator().manual_seed(s)) for s in (7, 8)])
+    with torch.no_grad():
+        cond = model.text_encoder(input_ids=ids, attention_mask=mask).last_hidden_state
+        for t, prev in ((50, 0), (0, None)):
+            eps = model.unet(x, torch.full((2,), t), encoder_hidden_states=cond).sample
+            x0 = ((x - (1 - abar[t]).sqrt() * eps) / abar[t].sqrt()).clamp(-1, 1)
+            a_prev = abar[prev] if prev is not None else torch.tensor(1.0)
+            x = a_prev.sqrt() * x0 + (1 - a_prev).sqrt() * eps
+    assert torch.allclose(images, x.clamp(-1, 1), atol=1e-5)
+    assert images.std() > 0.05  # an image, not a constant the clamp produced
+
+
+def test_generated_image_depends_on_the_prompt_and_the_guidance():
+    model = _model().eval()
+    mask = torch.ones(1, 6, dtype=torch.long)
+    a, b = torch.tensor([[1, 5, 6, 7, 8, 2]]), torch.tensor([[1, 9, 10, 11, 12, 2]])
+    uncond = dict(uncond_ids=torch.tensor([[1, 2, 0, 0, 0, 0]]), uncond_mask=torch.tensor([[1, 1, 0, 0, 0, 0]]))
+    gen = lambda ids, g=1.0, **kw: model.generate(ids, mask, steps=3, guidance_scale=g, seeds=[0], **kw)  # noqa: E731
+    same_prompt = gen(a)
+    assert torch.equal(same_prompt, gen(a))  # deterministic for a seed
+    other_prompt = gen(b)
+    assert (same_prompt - other_prompt).abs().max() > 1e-3, "the caption conditions the image"
+    guided = gen(a, 5.0, **uncond)
+    assert (guided - same_prompt).abs().max() > 1e-3, "classifier-free guidance moves the image away from unconditioned"
+    # guidance 1 with an unconditioned prompt is plain conditional sampling
+    assert torch.allclose(gen(a, 1.0, **uncond), same_prompt, atol=1e-6)
