@@ -79,6 +79,10 @@ def cmd_validate(ns) -> int:
     for task, model, scale in v.given:
         print(f"note: {model}:{scale} on {task} is the original as given (not trained here): retraining does not "
               f"apply; methods get one epoch of the task recipe as budget and RMIA is n/a")
+    from .release import paper_mode_notes
+
+    for line in paper_mode_notes(v):
+        print(f"note: {line}")
     return 0
 
 

@@ -114,3 +114,23 @@ def checkpoint_of(checkpoint, task: str, model: str, scale: str, base_hub_id: st
     if found.folder is None and found.hub_id == base_hub_id:
         return None  # their original is the family's own checkpoint (ViLT-NLVR2), which it loads itself
     return found.checkpoint
+
+
+def paper_mode_notes(v) -> list[str]:
+    """What ``mubench validate`` says about a validated benchmark's paper-compatible settings."""
+    from .config import ReleaseCheckpoint
+
+    notes = []
+    for t in v.bench.tasks:
+        if t.splits is not None and t.splits.from_ == "file":
+            notes.append(f"Df of {t.name} is exactly the rows of {v.resolve(t.splits.path)} ({t.splits.layout}; the "
+                         f"authors' layout), checked against the training set when the run starts")
+        for m in t.models:
+            if not isinstance(m.checkpoint, ReleaseCheckpoint):
+                continue
+            mirror = v.resolve(m.checkpoint.mirror) if m.checkpoint.mirror else None
+            for scale in m.scales:
+                found = resolve_release(t.name, m.name, scale, v.registry.get("models", m.name).scales.get(scale), mirror)
+                notes.append(f"the original of {t.name} × {m.name}:{scale} is the authors' {found.hub_id}"
+                             + (f", read from {found.folder}" if found.folder else ""))
+    return notes

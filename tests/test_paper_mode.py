@@ -190,6 +190,15 @@ def test_a_bad_deletion_file_is_one_located_line_and_nothing_runs(tmp_path, caps
     assert not out.exists()
 
 
+def test_validate_says_where_the_original_and_df_come_from(tmp_path, capsys, toy_released):
+    _mirror(tmp_path / "mirror")
+    assert main(["validate", str(_bench(tmp_path, FIXTURES / "df" / "toy_blobs.txt", tmp_path / "mirror"))]) == 0
+    out = capsys.readouterr().out
+    assert f"note: Df of toy_blobs is exactly the rows of {FIXTURES / 'df' / 'toy_blobs.txt'} (indices" in out
+    assert f"note: the original of toy_blobs × toy_mlp:tiny is the authors' jialicheng/toy-mlp-tiny, read from " \
+           f"{tmp_path / 'mirror' / 'jialicheng' / 'toy-mlp-tiny'}" in out
+
+
 def test_mirror_without_the_release_is_a_validation_error(tmp_path, toy_released):
     (tmp_path / "mirror").mkdir()
     with pytest.raises(ConfigError, match=r"no jialicheng/toy-mlp-tiny/model\.safetensors"):
