@@ -251,7 +251,9 @@ def iter_batches(rows: Rows, batch_size: int, *, shuffle: bool = False, generato
     pin = loading.pin_memory
     if pin is None:
         pin = torch.device(device).type == "cuda" if device is not None else False
+    # the loader's own generator: its workers' base seed would otherwise be drawn from torch's global RNG,
+    # moving the dropout stream of the model it feeds away from the in-process path's
     loader = torch.utils.data.DataLoader(
         _BatchGather(rows), sampler=positions, batch_size=None, num_workers=loading.workers,
-        pin_memory=pin, prefetch_factor=loading.prefetch)
+        pin_memory=pin, prefetch_factor=loading.prefetch, generator=torch.Generator().manual_seed(0))
     yield from loader

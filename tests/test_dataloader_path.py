@@ -34,10 +34,14 @@ def test_worker_batches_equal_in_process_batches(tmp_path, monkeypatch):
     for shuffle in (False, True):
         expected = list(rows.batches(8, shuffle=shuffle, generator=torch.Generator().manual_seed(3)))
         token = LOADING.set(BatchLoading(workers=2))
+        torch.manual_seed(5)
+        rng_before = torch.get_rng_state()
         try:
             got = list(iter_batches(rows, 8, shuffle=shuffle, generator=torch.Generator().manual_seed(3)))
         finally:
             LOADING.reset(token)
+        # the global RNG (dropout's) is untouched, as in process: a model's random stream is the same either way
+        assert torch.equal(torch.get_rng_state(), rng_before)
         assert len(got) == len(expected) == 6
         for a, b in zip(got, expected):
             assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
@@ -45,7 +49,7 @@ def test_worker_batches_equal_in_process_batches(tmp_path, monkeypatch):
 
 def run(tmp_path, name: str, extra: str):
     path = tmp_path / f"{name}.yaml"
-    path.write_text(f"name: {name}\nseeds: [0]\ndeletion_ratios: [10]\n{TASK}unlearners: [exact, ascent]\n{extra}")
+    path.write_text(f"name: {name}\nseeds: [0]\ndeletion_ratios: [10]\n{TASK}unlearners: [exact, dropout_ascent]\n{extra}")
     out = tmp_path / name
     assert run_benchmark(validate(path), out).exit_code == 0
     with sqlite3.connect(out / "results.db") as db:
@@ -70,7 +74,7 @@ def test_workers_give_bit_identical_weights_and_metrics(tmp_path, install_plugin
     assert built == []  # the default stays in process
     weights_dl, values_dl = run(tmp_path, "loader", "data_loader: {workers: 2, pin_memory: false}\n")
     assert built and set(built) == {2}  # training and signal passes went through the workers
-    assert weights == weights_dl and set(weights) == {"exact", "ascent", "original"}
+    assert weights == weights_dl and set(weights) == {"exact", "dropout_ascent", "original"}
     assert values == values_dl and len(values) > 10
 
 
