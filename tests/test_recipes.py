@@ -151,3 +151,21 @@ def test_optimizer_mubench_validates_where_the_authors_give_a_recipe(reg, tmp_pa
                  registry=reg)
     assert ":6:12: optimizer: mubench: no MU-Bench unlearning recipe for task(s) speechcommands" in str(exc.value)
     assert "imdb" in str(exc.value)  # names the tasks that have one
+
+
+def test_a_run_under_optimizer_mubench_uses_the_authors_lr_epochs_and_batch(tmp_path):
+    """IMDB's mini data and tiny BERT, one cell of NegGrad: the authors' rule (lr 5e-5 ÷ 5, 12 epochs,
+    AdamW, batch 32) replaces NegGrad's own recipe, and the cell records it."""
+    path = tmp_path / "m.yaml"
+    path.write_text("name: m\nseeds: [0]\ndeletion_ratios: [10]\n"
+                    "tasks: [{name: imdb, source: mini, args: {mini_train: 40, mini_test: 20}, "
+                    "models: [{name: bert, recipe: {epochs: 1}}]}]\nunlearners: [neggrad]\noptimizer: mubench\n"
+                    "budget: {max_fraction_of_retrain: 1000.0}\n")  # a one-epoch original: no cut from it
+    out = tmp_path / "out"
+    assert run_benchmark(validate(path), out).exit_code == 0
+    with sqlite3.connect(out / "results.db") as db:
+        optimizer, notes, cut = db.execute("SELECT optimizer, notes, cut FROM cells WHERE kind = 'unlearned'").fetchone()
+    optimizer, notes = json.loads(optimizer), json.loads(notes)
+    assert optimizer["rule"] == "mubench" and optimizer["mubench"] == {"lr": pytest.approx(1e-5), "batch_size": 32, "epochs": 12}
+    assert optimizer["used"]["name"] == "adamw" and optimizer["used"]["lr"] == pytest.approx(1e-5)
+    assert cut == 0 and notes["epochs"] == 12 and notes["optimizer_rule"] == "mubench"
