@@ -23,7 +23,7 @@ def sizes(data) -> dict[str, int]:
     return {name: len(split) for name, split in data.items()}
 
 
-def test_cifar100_hub_layout_loads(tmp_path):
+def test_cifar100_hub_layout_loads():
     from datasets import ClassLabel, Image
 
     data = build_task("cifar100", path=fixture("uoft-cs", "cifar100")).load("hub")
@@ -130,9 +130,7 @@ def test_generation_settings_follow_the_source_and_are_recorded(tmp_path, task, 
     model = {"samsum": "t5", "biofact": "llama", "tinyimagenet": "stablediffusion"}[task]
     for source, expected in (("mini", mini), ("hub", hub)):
         path = tmp_path / f"{source}.yaml"
-        path.write_text(f"name: g\ntasks: [{{name: {task}, source: {source}, args: {{path: {tmp_path}}}, "
-                        f"models: [{model}]}}]\nunlearners: [neggrad]\n" if task == "biofact" else
-                        f"name: g\ntasks: [{{name: {task}, source: {source}, models: [{model}]}}]\nunlearners: [neggrad]\n")
+        path.write_text(f"name: g\ntasks: [{{name: {task}, source: {source}, models: [{model}]}}]\nunlearners: [neggrad]\n")
         recorded = run_config(validate(path))["resolved_args"]["tasks"][task][field]
         assert {k: recorded[k] for k in expected} == expected, source
     # args built in code (no benchmark file): the task resolves by the source it loaded; a setting given wins
