@@ -4,7 +4,7 @@ Per (task, family, scale): the training recipe (resolved by the SAME
 :func:`~mubench_harness.training_recipes.benchmark_recipes` the run uses), the dataset sizes, the cells,
 the parameter count and an estimate of compute:
 
-* parameters: scales built offline (``tiny``) are built on the meta device (no memory, no weights);
+* parameters: scales built offline (``tiny``) are built with their parameters on the meta device;
   hub scales are not fetched: their count comes from :data:`HUB_PARAMETERS` (the model cards, rounded);
 * dataset sizes: ``hub`` sources from :data:`HUB_SIZES` (the splits the task's hub loader reads, the
   paper's Table 1; README "Datasets at real scale"), ``mini`` sources from the mini data itself;
@@ -17,7 +17,7 @@ the parameter count and an estimate of compute:
 * ``lr_search``: per method, one run per candidate on the first ratio, counted at the method's budget;
 * GPU-hours = FLOs / (``tflops`` · 10¹² · ``mfu``) / 3600 at the stated peak throughput and utilisation.
 
-Light at import: torch is imported only to build offline scales on the meta device.
+Light at import: torch (through accelerate) is imported only to build offline scales.
 """
 from __future__ import annotations
 
@@ -101,9 +101,11 @@ def _parameters(task_obj, family, scale: str, hub_id: str | None) -> tuple[float
         if hub_id in HUB_PARAMETERS:
             return HUB_PARAMETERS[hub_id], "model card"
         raise ValueError(f"no parameter count for {hub_id!r}: add it to mubench_harness.plan.HUB_PARAMETERS")
-    import torch
+    from accelerate import init_empty_weights
 
-    with torch.device("meta"):  # shapes only: nothing allocated, no weights read
+    # parameters on the meta device (shapes only, no memory, no weights read); other tensors stay real, as
+    # a family may read the task's data while it builds (a tokenizer fitted on the training texts)
+    with init_empty_weights():
         built = family.build(task_obj, scale, init="random", seed=0)
     return float(sum(p.numel() for p in built.model.parameters())), "meta-device build"
 
@@ -162,6 +164,10 @@ def gpu_hours(flops: float, tflops: float, mfu: float) -> float:
     return flops / (tflops * 1e12 * mfu) / 3600
 
 
+def _count(parameters: float) -> str:
+    return f"{parameters / 1e6:,.1f}M" if parameters >= 1e6 else f"{int(parameters):,}"
+
+
 def render(rows: list[PlanRow], tflops: float, mfu: float) -> str:
     from tabulate import tabulate
 
@@ -170,14 +176,14 @@ def render(rows: list[PlanRow], tflops: float, mfu: float) -> str:
         rc = r.recipe
         table.append([r.task, f"{r.model}:{r.scale}", f"{rc.optimizer} lr {rc.lr:g} bs {rc.batch_size} × {rc.epochs} ep"
                       + (" (given)" if r.given else ""), f"{r.train:,}", f"{r.test:,}", f"{r.cells:,}",
-                      f"{r.parameters / 1e6:,.1f}M ({r.parameters_from})", r.tokens, f"{r.flops:.3g}",
-                      f"{gpu_hours(r.flops, tflops, mfu):,.1f}"])
+                      f"{_count(r.parameters)} ({r.parameters_from})", r.tokens, f"{r.flops:.3g}",
+                      f"{gpu_hours(r.flops, tflops, mfu):,.3g}"])
     total = sum(r.flops for r in rows)
     lines = [tabulate(table, headers=["task", "model", "recipe", "train", "test", "cells", "parameters", "tokens/sample",
                                       "FLOs", "GPU-h"]),
              "",
              f"total: {sum(r.cells for r in rows):,} cells, {total:.3g} FLOs, "
-             f"{gpu_hours(total, tflops, mfu):,.0f} GPU-hours at {tflops:g} TFLOP/s peak × {mfu:g} utilisation",
+             f"{gpu_hours(total, tflops, mfu):,.4g} GPU-hours at {tflops:g} TFLOP/s peak × {mfu:g} utilisation",
              f"rule: {RULE}",
              "recipe sources: " + "; ".join(sorted({f'{r.task}: {r.recipe.source}' for r in rows if r.recipe.source}))]
     return "\n".join(lines)

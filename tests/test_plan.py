@@ -93,3 +93,22 @@ def test_an_lr_search_adds_one_budget_sized_run_per_candidate_and_method(tmp_pat
         flops.append(row.flops)
     params = (8 * 64 + 64) + (64 * 64 + 64) + (64 * 4 + 4)
     assert flops[1] - flops[0] == pytest.approx(3 * 6 * params * 540 * 40)  # 3 candidates × neggrad's budget
+
+
+def test_offline_scale_that_reads_its_task_while_building(tmp_path, no_weights):
+    """BioFact's tiny LLaMA fits a tokenizer on the task's texts (its load draws with torch) while building:
+    only its parameters go to the meta device."""
+    from mubench_harness.config import parse_structure
+    from mubench_harness.plan import plan
+
+    f = tmp_path / "b.yaml"
+    f.write_text("name: t\nseeds: [0]\ndeletion_ratios: [10]\ntasks:\n  - name: biofact\n    models: [llama]\n"
+                 "unlearners: [npo]\n")
+    (row,) = plan(parse_structure(f)[0], load_registry(), tmp_path)
+    reg = load_registry()
+    family = reg.get("models", "llama")
+    task_spec = reg.get("tasks", "biofact")
+    task = task_spec.load()(task_spec.args())
+    task.load("mini")
+    real = family.load()(family).build(task, "tiny", init="random", seed=0).model
+    assert row.parameters == sum(p.numel() for p in real.parameters()) and row.parameters_from == "meta-device build"
