@@ -154,6 +154,9 @@ class FileDeletionSet:
                                 f"or order of the dataset, and its rows may not be the ones it meant")
         for ratio in ratios:
             forget = self.indices(n, ratio)
+            if not len(forget):
+                raise DeletionFileError(f"{self.path}: Df at {ratio} % would be empty (the file's first "
+                                        f"{ratio}/10 of its rows, or no flag set)")
             if strata is not None:
                 warnings += class_balance_warnings(self.path, ratio, forget, strata)
         return warnings

@@ -3,7 +3,6 @@ hub) and their deletion-set files (exactly the rows listed; k % = the first k-te
 from __future__ import annotations
 
 import json
-import shutil
 import sqlite3
 from pathlib import Path
 
@@ -50,12 +49,16 @@ def test_the_authors_nlvr2_original_is_vilt_as_given(tmp_path):
                                  "dandelin/vilt-b32-finetuned-nlvr2", tmp_path) is None
 
 
-def test_index_file_prefix_is_the_authors_rule():
+def test_index_file_prefix_is_the_authors_rule(tmp_path):
     ds = FileDeletionSet(FIXTURES / "df" / "toy_blobs.txt", "indices")
     for k in range(1, 11):  # their code: del_idx[:int(k / 10 * len(del_idx))]
         assert ds.indices(100, k).tolist() == sorted(LISTED[: int(k / 10 * len(LISTED))])
     with pytest.raises(DeletionFileError, match=r"toy_blobs\.txt:3: index 91 is out of range \(the training set has 50 rows"):
         ds.indices(50, 10)
+    short = tmp_path / "short.txt"
+    short.write_text("4\n9\n")  # two rows: a 1 % run would take int(0.2) = 0 of them
+    with pytest.raises(DeletionFileError, match=r"Df at 1 % would be empty"):
+        FileDeletionSet(short, "indices").check(20, [1, 10], None)
 
 
 def test_ucf101_mask_layout_and_its_mixed_file_names():
@@ -81,17 +84,13 @@ def test_quirks_are_warnings_sorted_file_and_class_balance():
     assert "lists 10 rows, 5.9 % of this training set's 170" in share
 
 
-def test_mubench_txt_round_trips_our_unified_sets():
+def test_mubench_txt_round_trips_our_unified_sets(tmp_path):
     strata = np.repeat(np.arange(4), [100, 250, 50, 200])  # N = 600: 1 % is a whole number of rows
-    text = mubench_txt(deletion_order(600, 42, strata), 600)
-    file = Path(__file__).parent / "_tmp_mubench.txt"
-    try:
-        file.write_text(text)
-        ds = FileDeletionSet(file, "indices")
-        for k in range(1, 11):
-            assert np.array_equal(ds.indices(600, k), forget_indices(600, k, 42, strata))
-    finally:
-        file.unlink()
+    file = tmp_path / "ours.txt"
+    file.write_text(mubench_txt(deletion_order(600, 42, strata), 600))
+    ds = FileDeletionSet(file, "indices")
+    for k in range(1, 11):
+        assert np.array_equal(ds.indices(600, k), forget_indices(600, k, 42, strata))
 
 
 def _mirror(root: Path) -> dict:
@@ -216,7 +215,6 @@ def test_splits_cli_writes_the_authors_layout(tmp_path, capsys):
     labels = BlobsTask(BlobsArgs()).load("mini")["train"]["label"]
     for k in (1, 5, 10):
         assert np.array_equal(ds.indices(600, k), forget_indices(600, k, 42, labels))
-    shutil.rmtree(tmp_path)
 
 
 _REAL_PAIR = r'''
