@@ -4,8 +4,9 @@ The synthesiser is ``libespeak-ng`` with its voice data as the PyPI package ``es
 them (a dependency of this plugin), called in-process through ``ctypes``: the set-up installs no
 Debian package, and no ``espeak-ng`` program is needed on PATH. About 1 ms per utterance. The library
 keeps state from one utterance to the next (the same word twice differs by a few samples, even after
-re-initialising it), so a data set is synthesised in a fresh child process: the same calls in the same
-order from a fresh library give the same waves, run after run.
+re-initialising it), so a data set is synthesised in a fresh child process (``python -m`` this module,
+not multiprocessing, which would re-run the caller's script): the same calls in the same order from a
+fresh library give the same waves, run after run.
 
 A synthetic *speaker* is an English voice with a voice variant, a speaking rate and a pitch; each
 (speaker, keyword) is synthesised once and then augmented deterministically into several 1 s 16 kHz
@@ -21,6 +22,9 @@ import functools
 import hashlib
 import json
 import os
+import subprocess
+import sys
+import tempfile
 import threading
 import zipfile
 from pathlib import Path
@@ -115,8 +119,25 @@ def speak(word: str, voice: str, speed: int, pitch: int) -> np.ndarray:
     return wave
 
 
-def _synthesise(jobs: list[tuple[str, str, int, int]]) -> list[np.ndarray]:
-    return [speak(*job) for job in jobs]
+def _synthesise_in_child(jobs: list[tuple[str, str, int, int]]) -> list[np.ndarray]:
+    """``speak(*job)`` for every job, in a fresh process (see the module's doc)."""
+    with tempfile.TemporaryDirectory() as tmp:
+        spec, out = Path(tmp) / "jobs.json", Path(tmp) / "waves.npz"
+        spec.write_text(json.dumps(jobs))
+        src = str(Path(__file__).resolve().parents[1])  # importable in the child however the parent found it
+        env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in (src, os.environ.get("PYTHONPATH")) if p)}
+        proc = subprocess.run([sys.executable, "-m", "mubench_speechcommands.synth", str(spec), str(out)],
+                              env=env, capture_output=True, text=True)
+        if proc.returncode != 0:
+            last = (proc.stderr.strip().splitlines() or ["no message"])[-1]
+            raise RuntimeError(f"speechcommands mini: the speech synthesis process failed: {last}")
+        with np.load(out, allow_pickle=False) as waves:
+            return [waves[f"w{i}"] for i in range(len(jobs))]
+
+
+def _child_main(spec: str, out: str) -> None:
+    jobs = json.loads(Path(spec).read_text())
+    np.savez(out, **{f"w{i}": speak(*job) for i, job in enumerate(jobs)})
 
 
 def _fit_second(wave: np.ndarray, rng: np.random.Generator) -> np.ndarray:
@@ -160,10 +181,7 @@ def generate(keywords: list[str], speakers: int, clips: int, silence: bool, seed
         variant = VARIANTS[(s // len(VOICES) + s) % len(VARIANTS)]
         people.append((f"{voice}+{variant}" if variant else voice, int(rng.integers(120, 200)), int(rng.integers(20, 80))))
     jobs = [(p, w) for p in range(speakers) for w in range(len(keywords))]
-    import multiprocessing
-
-    with multiprocessing.get_context("spawn").Pool(1) as child:  # a fresh library: see the module's doc
-        bases = child.apply(_synthesise, ([(keywords[w], *people[p]) for p, w in jobs],))
+    bases = _synthesise_in_child([(keywords[w], *people[p]) for p, w in jobs])  # a fresh library: see above
 
     waves, labels, who = [], [], []
     for (p, w), base in zip(jobs, bases):
@@ -183,3 +201,7 @@ def generate(keywords: list[str], speakers: int, clips: int, silence: bool, seed
     np.savez(tmp, **out)
     os.replace(tmp, path)  # atomic: a concurrent reader never sees half a file
     return out
+
+
+if __name__ == "__main__":  # the synthesis child: python -m mubench_speechcommands.synth JOBS.json OUT.npz
+    _child_main(*sys.argv[1:])
