@@ -76,7 +76,7 @@ def read_index_file(path: Path) -> np.ndarray:
         text = raw.strip()
         if not text:
             continue
-        if not text.isdigit():
+        if not (text.isascii() and text.isdigit()):  # '²' is a digit to str.isdigit
             raise DeletionFileError(f"{path}:{lineno}: {text[:40]!r} is not a training-row index (a non-negative integer)")
         value = int(text)
         if value in first_line:
