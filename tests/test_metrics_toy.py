@@ -48,7 +48,7 @@ def toy_models():
 def values(which: str) -> tuple[dict, dict]:
     task, test, (orig, retrain, out_model) = toy_models()
     ev = Evaluation(orig if which == "original" else retrain, orig, retrain=out_model, chance=task.chance(test),
-                    seed=0, seconds=1.0, flops=1.0, retrain_seconds=2.0, retrain_flops=4.0)
+                    num_classes=task.num_classes, seed=0, seconds=1.0, flops=1.0, retrain_seconds=2.0, retrain_flops=4.0)
     out: dict = {}
     for spec in testing.registry().specs("metrics"):
         got = spec.load()(spec.args()).compute(ev)
@@ -98,6 +98,8 @@ def test_retain_privacy_and_overall():
     assert orig["retain_privacy/auc"] == orig["retain_privacy/auc_original"] > 0.7  # Dr is training data
     assert orig["retain_privacy/auc_change"] == 0.0
     assert re["overall/score"] > orig["overall/score"]  # Df moved towards chance, test held
+    # by hand for the original: test unchanged (1), Df at 1.0 against 1/K = 0.25 → H(1, 0.25) = 0.4
+    assert orig["overall/score"] == pytest.approx(2 * 0.25 / 1.25) and orig["overall/gated"] == 0.0
 
 
 def test_na_values_carry_reasons():
