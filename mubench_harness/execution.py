@@ -32,7 +32,8 @@ from .located import value_loc
 from .metrics import Evaluation
 from .runner import Cell, CellOutcome, expand_grid
 from .signals import SignalCache, weights_hash
-from .resources import build_device, check_checkpoint, fit_recipe, load_checkpoint, local_checkpoint, synchronize
+from .resources import (build_device, check_checkpoint, fit_recipe, load_checkpoint, load_verified_original,
+                        local_checkpoint, synchronize)
 from .lr_search import searched_rule
 from .release import checkpoint_of
 from .splits import deletion_file, file_notes, forget_indices, retain_indices
@@ -71,7 +72,6 @@ class Split:
     forget: Rows
     retain: Rows
     retain_sample: Rows  # seeded fixed-size sample of Dr for evaluation
-    notes: dict = None  # where Df came from when not the unified sets (recorded with every cell)
     notes: dict = None  # where Df came from when not the unified sets (recorded with every cell)
 
 
@@ -307,26 +307,10 @@ class Runtime:
 
     @staticmethod
     def _verified_cache(model: torch.nn.Module, path: Path, meta_path: Path) -> Original | None:
-        """The cached original loaded into ``model`` when its weights still hash to what was recorded at
-        caching; otherwise ``None`` (after a warning) and the caller retrains: a file changed on disk
-        (bit rot, an edit, another tool) would silently change every number built on it. Signals are
-        keyed by the weights hash, so a verified original also finds only its own cached signals."""
-        from safetensors.torch import load_model
-
-        try:
-            meta = json.loads(meta_path.read_text())
-            recorded = meta.get("weights")
-            model = copy.deepcopy(model)  # the caller's starting weights stay intact for a retraining
-            load_model(model, str(path), device="cpu")
-            actual = weights_hash(model)
-        except Exception as exc:  # noqa: BLE001 - an unreadable cache entry is recomputed, never trusted
-            recorded, actual = None, f"unreadable ({type(exc).__name__}: {' '.join(str(exc).split())})"
-        if recorded is not None and actual == recorded:
-            return Original(model, "", meta["seconds"], meta["flops"], "cache")
-        why = "no weights hash was recorded" if recorded is None and not actual.startswith("unreadable") else \
-            f"weights hash {actual} != {recorded} recorded at caching" if recorded else f"the file is {actual}"
-        print(f"warning: {path}: cached original not used ({why}); training it again", file=sys.stderr)
-        return None
+        """The cached original, only while its weights hash to the value recorded at caching
+        (:func:`~mubench_harness.resources.load_verified_original`; ``None``: train it again)."""
+        cached = load_verified_original(model, path, meta_path)
+        return None if cached is None else Original(cached[0], "", cached[1]["seconds"], cached[1]["flops"], "cache")
 
     # -- evaluation --------------------------------------------------------------------------------
     def eval_splits(self, cell: Cell) -> dict[str, Rows]:

@@ -114,3 +114,33 @@ def load_checkpoint(model: torch.nn.Module, checkpoint: str, base_dir: Path) -> 
     missing, unexpected = load_model(model, str(local), strict=False, device="cpu")
     if missing or unexpected:
         raise ValueError(f"{local}: checkpoint does not fit the model (missing {sorted(missing)[:5]}, unexpected {sorted(unexpected)[:5]})")
+
+
+def load_verified_original(model: torch.nn.Module, path: Path, meta_path: Path) -> tuple[torch.nn.Module, dict] | None:
+    """A cached original: a copy of ``model`` with the weights of ``path`` and the metadata recorded at
+    caching, when those weights still hash to the ``weights`` recorded then; otherwise ``None`` (after
+    a warning) and the caller trains it again: a file changed on disk (bit rot, an edit, another tool)
+    would silently change every number built on it. ``model`` itself is never modified (a retraining
+    starts from it). Signals are keyed by the weights hash, so a verified original finds only its own."""
+    import json
+    import sys
+
+    from safetensors.torch import load_model
+
+    from .signals import weights_hash
+
+    try:
+        meta = json.loads(meta_path.read_text())
+        recorded = meta.get("weights")
+        loaded = copy.deepcopy(model)
+        load_model(loaded, str(path), device="cpu")
+        actual = weights_hash(loaded)
+    except Exception as exc:  # noqa: BLE001 - an unreadable cache entry is recomputed, never trusted
+        why = f"unreadable: {type(exc).__name__}: {' '.join(str(exc).split())}"
+    else:
+        if recorded is not None and actual == recorded:
+            return loaded, meta
+        why = (f"weights hash {actual} != {recorded} recorded at caching" if recorded is not None
+               else "no weights hash was recorded")
+    print(f"warning: {path}: cached original not used ({why}); training it again", file=sys.stderr)
+    return None
