@@ -80,6 +80,9 @@ def test_report_formats_and_errors(tmp_path):
     assert len(csv_lines) == 3
     js = json.loads(render(data, "json"))
     assert js[1]["metrics"]["test/score"]["ci_low"] <= 0.6 <= js[1]["metrics"]["test/score"]["ci_high"]
+    # three seeds 0.5, 0.7, 0.6: Student-t, 0.6 ± t(2, 0.975)·0.1/√3 = 0.6 ± 4.30265·0.057735
+    ci = js[1]["metrics"]["test/score"]
+    assert ci["interval"] == "student-t" and ci["ci_high"] - 0.6 == pytest.approx(4.30265 * 0.1 / np.sqrt(3), abs=1e-4)
     assert "\\begin{tabular}" in render(data, "latex")
     with pytest.raises(ValueError, match="unknown report format"):
         render(data, "html")
