@@ -203,6 +203,14 @@ def _concat_disk(cols: list[DiskColumn]) -> DiskColumn:
     return cols[0]._with_positions(np.concatenate([c._absolute(np.arange(len(c))) for c in cols]))
 
 
+def column_values(dataset, name: str) -> list:
+    """One column of an HF ``Dataset`` (or a dict of lists) as a list, read from Arrow in one call:
+    ``list(dataset[name])`` formats row by row (about 13 µs a row: 0.3 s for 25,000 texts)."""
+    if hasattr(dataset, "with_format"):
+        return dataset.with_format("arrow")[name].to_pylist()  # honours a selection's indices
+    return list(dataset[name])
+
+
 def to_device(batch: Mapping[str, torch.Tensor], device: torch.device | str) -> dict[str, torch.Tensor]:
     return {k: v.to(device, non_blocking=True) for k, v in batch.items()}
 

@@ -26,7 +26,7 @@ import torch
 from .config import Validated, digest
 from .context import OptimizerRule, UnlearnContext
 from .contracts import Built, Task, seeded
-from .data import LOADING, SPILL_DIR, BatchLoading, Rows
+from .data import LOADING, SPILL_DIR, BatchLoading, Rows, column_values
 from .encode_cache import EncodeCache
 from .located import value_loc
 from .metrics import Evaluation
@@ -200,7 +200,7 @@ class Runtime:
             family = spec.load()(spec)
             built = family.build(task, scale, init="pretrained", seed=0)
             col = task.stratify_column
-            strata = list(data["train"][col]) if col and col in data["train"].column_names else None
+            strata = column_values(data["train"], col) if col and col in data["train"].column_names else None
             token = SPILL_DIR.set(self._spill)  # a column too large for memory goes to a file here
             try:
                 rows_before, hits_before = self.encodings.encoded_rows, self.encodings.hits

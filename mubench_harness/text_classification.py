@@ -11,7 +11,7 @@ import numpy as np
 import torch
 
 from .contracts import Built, ClassificationTask
-from .data import Rows
+from .data import Rows, column_values
 
 TEXT_INPUTS = ("input_ids", "attention_mask")
 
@@ -59,17 +59,17 @@ class TextClassificationTask(ClassificationTask):
         if source not in self._train_texts:
             loaded = getattr(self, "_loaded", None)
             train = loaded[1] if loaded is not None and loaded[0] == source else self.load(source)["train"]
-            self._train_texts[source] = list(train[self.text_column])
+            self._train_texts[source] = column_values(train, self.text_column)
         return self._train_texts[source]
 
     def encode(self, dataset, built: Built) -> Rows:
         tok = built.processor
         if tok is None:
             raise ValueError(f"{self.name} needs a tokenizer: the model family must provide one as its processor")
-        enc = tok(list(dataset[self.text_column]), padding="max_length", truncation=True, max_length=self.args.max_length,
+        enc = tok(column_values(dataset, self.text_column), padding="max_length", truncation=True, max_length=self.args.max_length,
                   return_tensors="pt")
         return Rows({"input_ids": enc["input_ids"], "attention_mask": enc["attention_mask"],
-                     "labels": torch.tensor(np.asarray(dataset["label"], dtype=np.int64))})
+                     "labels": torch.tensor(np.asarray(column_values(dataset, "label"), dtype=np.int64))})
 
     def prepare_batch(self, batch, built):
         return trim_padding(batch)
