@@ -77,8 +77,11 @@ def cmd_validate(ns) -> int:
     for task, label in v.skipped:
         print(f"note: {label} does not apply to task {task}; that pair is left out of the grid")
     for task, model, scale in v.given:
+        members = task in v.registry.get("models", model).given_members
         print(f"note: {model}:{scale} on {task} is the original as given (not trained here): retraining does not "
-              f"apply; methods get one epoch of the task recipe as budget and RMIA is n/a")
+              f"apply; methods get one epoch of the task recipe as budget and RMIA is n/a"
+              + ("" if members else f"; it was not trained on {task}'s training set, so membership attacks and "
+                 f"the knowledge gap are n/a too"))
     from .release import paper_mode_notes
 
     for line in paper_mode_notes(v):

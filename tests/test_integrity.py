@@ -223,10 +223,12 @@ def test_retrain_reference_comes_from_this_configuration_only(tmp_path, kit):
     assert m["time/seconds"] / m["time/seconds_vs_retrain"] == pytest.approx(retrains[1]["seconds"])
 
 
-def test_given_original_that_never_saw_the_data_has_no_membership_numbers(tmp_path, kit):
+def test_given_original_that_never_saw_the_data_has_no_membership_numbers(tmp_path, kit, cli_env):
     path = tmp_path / "g.yaml"
     path.write_text("name: g\nseeds: [0]\ndeletion_ratios: [10]\ntasks: [{name: toy_blobs, args: {n_train: 120, n_test: 60},"
                     " models: [given_mlp]}]\nunlearners: [ascent]\n")
+    said = subprocess.run([*mubench_cmd(), "validate", str(path)], env=cli_env(), capture_output=True, text=True)
+    assert "not trained on toy_blobs's training set, so membership attacks and the knowledge gap are n/a" in said.stdout
     out = tmp_path / "out"
     run_benchmark(validate(path), out)
     with sqlite3.connect(out / "results.db") as db:
