@@ -17,7 +17,7 @@ import torch
 from pydantic import BaseModel, ConfigDict, Field
 
 from .data import Rows, iter_batches, to_device
-from .distributed.ranks import sum_all
+from .distributed.ranks import rank_and_world, sum_all
 
 LossFn = Callable[[torch.nn.Module, dict], torch.Tensor]
 
@@ -146,7 +146,7 @@ def run_loop(
     Shuffling uses a generator seeded from ``seed``, independent of global RNG state.
     """
     gen = torch.Generator().manual_seed(seed)
-    rank, world = (accelerator.process_index, accelerator.num_processes) if accelerator else (0, 1)
+    rank, world = rank_and_world() if accelerator else (0, 1)
     device = device or (accelerator.device if accelerator else next(model.parameters()).device)
     backward = accelerator.backward if accelerator else torch.Tensor.backward
     result = LoopResult()

@@ -114,3 +114,59 @@ def test_distributed_two_ranks_match_one_process(single, tmp_path):
     held = json.loads((multi / "held-rank1.json").read_text())
     assert set(held) >= set(METHODS)  # rank 1 ran every method's loop
     assert not (multi / "weights" / "held-rank1").exists()
+
+
+SHARDED = ["neggrad", "scrub", "lora"]
+
+
+def _assert_salun_refused(out: Path) -> None:
+    cell = _cells(out)["salun"]
+    assert cell["status"] == "failed" and "does not run under DeepSpeed ZeRO or FSDP yet" in cell["error"]
+
+
+ZERO_MISMATCH = ("known gap: under DeepSpeed ZeRO-2/3 on two CPU ranks the unlearned weights differ from one process "
+                 "(max |Δ| ≈ 0.2 after the toy original's 40 Adam epochs; ZeRO-2 and ZeRO-3 alike, so it is DeepSpeed's "
+                 "step, not the partitioning; FSDP2 and DDP match) — not yet explained")
+
+
+@pytest.fixture(scope="module")
+def zero3(tmp_path_factory):
+    return _run(tmp_path_factory.mktemp("zero3"), "distributed: {backend: deepspeed, zero_stage: 3}", 2)
+
+
+def test_deepspeed_zero3_each_rank_holds_half(zero3):
+    """ZeRO-3 (DeepSpeed no longer refused): every cell but SalUn's (refused with one line) finishes, and while
+    a method trains each rank holds about half of the parameter entries (its partition)."""
+    cells = _cells(zero3)
+    assert all(cells[label]["status"] == "done" for label in ["original", *SHARDED]), cells
+    _assert_salun_refused(zero3)
+    for r in (0, 1):
+        held = json.loads((zero3 / f"held-rank{r}.json").read_text())
+        for label in SHARDED:
+            local, total = held[label]
+            assert abs(local - total / 2) <= 0.01 * total, (r, label, local, total)
+
+
+@pytest.mark.xfail(reason=ZERO_MISMATCH, strict=True)
+def test_deepspeed_zero3_matches_one_process(single, zero3):
+    _assert_same(single, zero3, SHARDED)
+
+
+@pytest.mark.slow
+@pytest.mark.xfail(reason=ZERO_MISMATCH, strict=True)
+def test_deepspeed_zero2_matches_one_process(single, tmp_path):
+    """ZeRO-2 from the user's DeepSpeed JSON (its "auto" micro batch filled in, nothing else changed)."""
+    ds = '{"zero_optimization": {"stage": 2}, "train_micro_batch_size_per_gpu": "auto"}'
+    multi = _run(tmp_path, "distributed: {backend: deepspeed, config: ds.json}", 2, {"ds.json": ds})
+    _assert_salun_refused(multi)
+    _assert_same(single, multi, SHARDED)
+
+
+def test_fsdp_matches_one_process(single, tmp_path):
+    """FSDP2 (Accelerate's plugin, full sharding): the same weights and metrics as one process; each rank
+    holds its shard while training."""
+    multi = _run(tmp_path, "distributed: {backend: fsdp}", 2)
+    _assert_same(single, multi, SHARDED)
+    _assert_salun_refused(multi)
+    held = json.loads((multi / "held-rank0.json").read_text())
+    assert all(held[label][0] < held[label][1] for label in SHARDED)

@@ -1,7 +1,7 @@
 """Implementation of the toy task and model (imports torch; loaded lazily through the specs)."""
 from __future__ import annotations
 
-from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
 import torch
@@ -43,8 +43,9 @@ class BlobsTask(ClassificationTask):
         })
 
 
-@dataclass
-class _Out:
+class _Out(NamedTuple):
+    # a tuple, like transformers' ModelOutput a container DeepSpeed ZeRO-3 looks into: its backward hooks
+    # re-gather the partitioned weights only for tensors it finds in a module's output
     logits: torch.Tensor
 
 

@@ -38,6 +38,12 @@ def build_accelerator(bench, *, use_cuda: bool, base_dir: Path):
     # Accelerate ignores DeepSpeed and FSDP under cpu=True; on a machine without CUDA they run on the CPU
     # anyway (gloo; DeepSpeed's CPU accelerator), so cpu=True is only passed to keep a present GPU unused
     cpu = not use_cuda and (not kwargs or torch.cuda.is_available())
+    if kwargs and not use_cuda and world_size() > 1:
+        from accelerate import PartialState
+
+        # and without CUDA, cpu=False would leave Accelerate's process state at one process (no group):
+        # set it up as multi-CPU over gloo first; the Accelerator below shares it
+        PartialState(cpu=True)
     return Accelerator(cpu=cpu, mixed_precision=bench.mixed_precision, **kwargs)
 
 

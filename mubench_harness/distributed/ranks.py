@@ -13,6 +13,15 @@ def active() -> bool:
     return dist.is_available() and dist.is_initialized() and dist.get_world_size() > 1
 
 
+def rank_and_world() -> tuple[int, int]:
+    """(rank, ranks) of the process group (``(0, 1)`` outside one). Read from torch.distributed, not from
+    Accelerate: under DeepSpeed on CPU Accelerate's state counts one process while DeepSpeed's group
+    holds every rank."""
+    if not active():
+        return 0, 1
+    return dist.get_rank(), dist.get_world_size()
+
+
 def sum_all(values: list[float]) -> list[float]:
     """Element-wise sums of ``values`` over every rank (float64, so a count stays exact)."""
     if not active():
