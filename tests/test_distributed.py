@@ -170,3 +170,52 @@ def test_fsdp_matches_one_process(single, tmp_path):
     _assert_salun_refused(multi)
     held = json.loads((multi / "held-rank0.json").read_text())
     assert all(held[label][0] < held[label][1] for label in SHARDED)
+
+
+# -- fast checks, no launch ---------------------------------------------------------------------------------
+def test_distributed_shards_weigh_to_the_global_mean():
+    """Rank r takes rows r, r+2, ... of a global batch; share·world-weighted rank losses average to the
+    global batch's mean loss, an uneven batch (5 rows: 3 + 2) included; a batch smaller than the ranks is
+    taken whole by each (share 1/2)."""
+    from mubench_harness.training import _shard
+
+    batch = {"idx": torch.arange(5), "x": torch.tensor([1.0, 2.0, 4.0, 8.0, 16.0])}
+    parts = [_shard(batch, r, 2) for r in (0, 1)]
+    assert parts[0][0]["x"].tolist() == [1.0, 4.0, 16.0] and parts[1][0]["x"].tolist() == [2.0, 8.0]
+    assert [p[1] for p in parts] == [0.6, 0.4]
+    averaged = sum(p[0]["x"].mean() * p[1] * 2 for p in parts) / 2  # what averaging the ranks' gradients sees
+    assert averaged.item() == pytest.approx(31.0 / 5)
+    one = {"idx": torch.arange(1), "x": torch.tensor([3.0])}
+    assert _shard(one, 1, 2) == (one, 0.5)
+
+
+@pytest.mark.parametrize("files, block, message", [
+    ({}, "{backend: deepspeed, config: ds.json}", "ds.json' does not exist"),
+    ({"ds.json": "{not json"}, "{backend: deepspeed, config: ds.json}", "is not a JSON file"),
+    ({"ds.json": '{"zero_optimization": {"stage": 2}}'}, "{backend: deepspeed, zero_stage: 3, config: ds.json}",
+     "sets ZeRO stage 2 but zero_stage is 3"),
+])
+def test_deepspeed_config_is_checked_at_validation(tmp_path, files, block, message):
+    """A DeepSpeed JSON that is missing, not JSON or contradicts zero_stage: one located line, exit 2."""
+    for name, text in files.items():
+        (tmp_path / name).write_text(text)
+    bench = tmp_path / "b.yaml"
+    bench.write_text(GRID.format(distributed=f"distributed: {block}"))
+    proc = subprocess.run([sys.executable, "-m", "mubench_harness", "validate", str(bench)], env=_env(),
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 2
+    line = GRID.format(distributed="").count("\n")  # the last line of the file
+    assert proc.stderr.startswith(f"{bench}:{line}:") and message in proc.stderr and proc.stderr.count("\n") == 1
+
+
+def test_distributed_launcher_command():
+    """--launcher re-runs the same command on every rank, minus the launch options, under this interpreter."""
+    from mubench_harness.distributed.launch import launcher_command, strip_launch_options
+
+    argv = ["run", "b.yaml", "--launcher", "torchrun", "--nproc=4", "--no-progress"]
+    assert strip_launch_options(argv) == ["run", "b.yaml", "--no-progress"]
+    cmd = launcher_command("torchrun", 4, strip_launch_options(argv))
+    assert cmd == [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=4",
+                   "-m", "mubench_harness", "run", "b.yaml", "--no-progress"]
+    assert launcher_command("accelerate", 2, ["run", "b.yaml"])[1:4] == ["-m", "accelerate.commands.launch",
+                                                                          "--num_processes=2"]
