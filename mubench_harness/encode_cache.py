@@ -7,7 +7,9 @@ one ``.npy`` file per column in a folder named by a hash of everything the encod
 - the dataset's ``_fingerprint`` (the hash ``datasets`` keeps of a table's content and history);
 - the processor's identity and content (a tokenizer's whole vocabulary and settings, an image
   processor's configuration) and the model's configuration;
-- the task's class and settings (``signals.task_hash``) and the source code of its ``encode``;
+- the task's class and settings (``signals.task_hash``) and the source of the module defining its
+  ``encode`` (a helper ``encode`` calls in another module is not hashed: a change there that alters
+  the arrays must bump :data:`VERSION`);
 - :data:`VERSION` of this file format.
 
 A manifest records each file's SHA-256, checked on every read: an entry that does not match (a
