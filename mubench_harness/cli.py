@@ -160,6 +160,11 @@ def cmd_report(ns) -> int:
     except (FileNotFoundError, ValueError) as exc:
         raise BadInput(f"{ns.dir}: {exc}" if ns.metrics else str(exc)) from None
     print(render(data, ns.format, metrics))
+    if ns.plots:
+        from .report.plots import write_plots
+
+        written = write_plots(data, ns.plots)
+        print(f"{sum(len(v) for v in written.values())} plot files in {ns.plots}", file=sys.stderr)
     if ns.format in ("github", "markdown"):
         from .stats import interval_rule
 
@@ -172,6 +177,18 @@ def cmd_report(ns) -> int:
             shown = metrics is None or any(m in spec.values or m.startswith(f"{spec.name}/") for m in metrics)
             if spec.formula and shown:
                 print(f"- {spec.name} ({spec.direction}): {spec.formula}")
+    return 0
+
+
+def cmd_leaderboard(ns) -> int:
+    from .report import load_results
+    from .report.leaderboard import write_site
+
+    try:
+        datas = [load_results(d) for d in ns.dirs]
+    except (FileNotFoundError, ValueError) as exc:
+        raise BadInput(str(exc)) from None
+    print(f"leaderboard: {write_site(datas, ns.out)}")
     return 0
 
 
@@ -262,7 +279,13 @@ def parser() -> argparse.ArgumentParser:
                    help="paired tests (t and Wilcoxon) of method A vs B over matching seeds and cells")
     s.add_argument("--metrics", nargs="+", metavar="PATTERN",
                    help="only these values, in this order; shell patterns, e.g. test/score 'forget/*score'")
+    s.add_argument("--plots", metavar="OUT", help="also write figures (PNG and SVG) per task × model into OUT")
     s.set_defaults(func=cmd_report)
+
+    s = sub.add_parser("leaderboard", help="a static leaderboard site (and leaderboard.json) over run folders")
+    s.add_argument("dirs", nargs="+", metavar="DIR")
+    s.add_argument("--out", required=True, help="the site's folder (open OUT/index.html)")
+    s.set_defaults(func=cmd_leaderboard)
 
     s = sub.add_parser("splits", help="the standardized deletion set (training-set positions of Df)")
     s.add_argument("task")
