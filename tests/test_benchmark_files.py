@@ -32,6 +32,10 @@ def with_local_data(path: Path, tmp_path: Path) -> Path:
                     stand_in.touch()
                 else:
                     stand_in.mkdir(parents=True, exist_ok=True)
+    ds = bench.distributed.config  # a DeepSpeed JSON beside the file travels with the copy, as it is
+    if ds and not Path(ds).is_absolute() and (path.parent / ds).is_file():
+        (tmp_path / ds).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / ds).write_text((path.parent / ds).read_text())
     copy = tmp_path / path.name
     copy.write_text(path.read_text())
     return copy
