@@ -1,13 +1,14 @@
 """One cell across ranks (DESIGN.md §7): two CPU processes over gloo under torchrun — data parallel
-(Accelerate), DeepSpeed ZeRO-2 and ZeRO-3 (the user's JSON), FSDP2 — give the unlearned weights and the
-metrics of a single-process run of the same cells.
+(Accelerate) and DeepSpeed ZeRO-2/3 — against a single-process run of the same cells; FSDP (GPUs only
+through Accelerate) is refused on CPU and compared on GPUs.
 
 Tolerance: weights within atol 1e-5 + rtol 1e-4 of the single-process run (the ranks average two
-half-batch gradients where one process sums one batch: the same numbers in another summation order,
-float32), metrics (scores on test, Df, Dr) within 1e-6 of each other. LoRA runs without dropout here: each
-rank draws dropout masks for its own rows, so with dropout two ranks match one process in distribution only. Every launch costs start-up seconds
-on 2 cores, so one small grid (toy blobs × toy MLP, 4 methods) serves every backend; the DeepSpeed op
-compiled on first use (~35 s) is cached in ~/.cache/torch_extensions for the session.
+half-batch gradients where one process takes one batch: the same numbers summed in another order, float32),
+metrics (scores on test, Df, Dr) within 1e-6, FLOs of all ranks together equal (SalUn's saliency pass runs
+whole on every rank). LoRA runs without dropout here: each rank draws dropout masks for its own rows, so with
+dropout two ranks match one process in distribution only. Every launch costs start-up seconds on 2 cores, so
+one small grid (toy blobs × toy MLP, 4 methods) serves every backend; DeepSpeed's communication op compiled on
+first use (~35 s) is cached in ~/.cache/torch_extensions.
 """
 from __future__ import annotations
 
