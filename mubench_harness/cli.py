@@ -12,7 +12,7 @@ from pathlib import Path
 
 from .config import ConfigError
 
-KIND_NAMES = ("tasks", "models", "unlearners", "metrics")
+KIND_NAMES = ("tasks", "models", "unlearners", "metrics", "executors")
 
 
 class BadInput(Exception):
@@ -101,12 +101,20 @@ def cmd_run(ns) -> int:
 
     if ns.nproc < 1:
         raise BadInput(f"--nproc {ns.nproc}: at least one rank")
+    if ns.executor is not None:
+        from .plugins import PluginError
+
+        try:
+            v.registry.get("executors", ns.executor)
+        except PluginError as exc:
+            raise BadInput(f"--executor {ns.executor}: {exc}") from None
     if ns.launcher:  # every rank runs this same command (validated: bad input never starts a rank)
         from .distributed.launch import relaunch
 
         relaunch(ns.launcher, ns.nproc, sys.argv[1:] if ns.argv is None else ns.argv)
     try:
-        summary = run_benchmark(v, ns.output_dir, progress=None if not ns.no_progress else False)
+        summary = run_benchmark(v, ns.output_dir, progress=None if not ns.no_progress else False,
+                                executor_name=ns.executor)
         if world_size() > 1:
             from .distributed.ranks import shutdown
 
@@ -270,6 +278,8 @@ def parser() -> argparse.ArgumentParser:
     s.add_argument("--launcher", choices=("torchrun", "accelerate"),
                    help="run the cell across --nproc ranks started by this launcher (the distributed: block says how)")
     s.add_argument("--nproc", type=int, default=2, help="ranks to start with --launcher (default 2)")
+    s.add_argument("--executor", metavar="NAME",
+                   help="where the cells run (local, ray, ...); overrides the file's executor: block")
     s.set_defaults(func=cmd_run)
 
     s = sub.add_parser("report", help="a table of a run folder's results, mean ± std over seeds")
