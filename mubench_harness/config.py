@@ -178,6 +178,19 @@ class DataLoaderBlock(Strict):
     prefetch: int = Field(2, ge=1)
 
 
+class ExecutorBlock(BaseModel):
+    """``executor: {use: ray, address: auto, cpus_per_cell: 2}``: where the cells run. ``use`` names an
+    installed executor (``mubench list executors``); every other key is that executor's own argument,
+    checked by its args model (an unknown key is an error located at it)."""
+
+    model_config = ConfigDict(extra="allow", strict=True)
+    use: str = "local"
+
+    @property
+    def args(self) -> dict[str, Any]:
+        return dict(self.model_extra or {})
+
+
 class Benchmark(Strict):
     name: str = Field(pattern=r"^[A-Za-z0-9_.-]+$")
     output_dir: str | None = None  # default: runs/<name>, relative to the working directory
@@ -194,6 +207,7 @@ class Benchmark(Strict):
     mixed_precision: Literal["no", "fp16", "bf16"] = "no"
     distributed: DistributedBlock = Field(default_factory=DistributedBlock)
     data_loader: DataLoaderBlock = Field(default_factory=DataLoaderBlock)
+    executor: ExecutorBlock = Field(default_factory=ExecutorBlock)
 
     @field_validator("deletion_ratios")
     @classmethod
@@ -247,6 +261,8 @@ class Validated:
     base_dir: Path = Path(".")
     #: (task, model, scale) whose original is taken as given: their retrain cells are left out of the grid
     given: list[tuple[str, str, str]] = field(default_factory=list)
+    #: the ``executor:`` block's arguments, parsed by the named executor's args model
+    executor_args: Any = None
 
     @property
     def output_dir(self) -> Path:
@@ -361,10 +377,17 @@ def check_plugins(bench: Benchmark, doc: Located, registry) -> Validated:
         except ValueError as exc:
             raise doc.error(where, f"distributed.config: {exc}") from None
 
+    executor_args = None
+    if "executor" in doc.data:
+        block = doc.data["executor"]
+        spec = get("executors", bench.executor.use, ("executor", "use") if "use" in block else ("executor",))
+        executor_args = args_of(spec, bench.executor.args, ("executor",))
+
     given = [(t.name, m.name, scale) for t in bench.tasks for m in t.models for scale in m.scales
              if (not m.checkpoint or isinstance(m.checkpoint, ReleaseCheckpoint))  # the authors take these as given too
              and scale in registry.get("models", m.name).given]
-    return Validated(bench, doc, registry, task_args, unlearner_args, metric_names, skipped, base_dir, given)
+    return Validated(bench, doc, registry, task_args, unlearner_args, metric_names, skipped, base_dir, given,
+                     executor_args)
 
 
 def _check_release(doc: Located, loc: Loc, task: str, m: ModelEntry, mspec, base_dir: Path) -> None:

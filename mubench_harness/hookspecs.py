@@ -32,6 +32,13 @@ def mubench_metrics():
     """Return an iterable of :class:`~mubench_harness.specs.MetricSpec`."""
 
 
+@hookspec
+def mubench_executors():
+    """Return an iterable of :class:`~mubench_harness.specs.ExecutorSpec`: where a sweep's cells run
+    (the core registers ``local``, one after another in this process; ``mubench-plugin-ray`` a cluster).
+    ``executor: {use: NAME, ...}`` in a benchmark file or ``mubench run --executor NAME`` picks one."""
+
+
 @hookspec(firstresult=True)
 def mubench_run_cell(cell, runtime):
     """Run one grid cell and return its :class:`~mubench_harness.runner.CellOutcome`.

@@ -16,7 +16,7 @@ from typing import Any
 import pluggy
 
 from . import hookspecs
-from .specs import MetricSpec, ModelSpec, Spec, TaskSpec, UnlearnerSpec
+from .specs import ExecutorSpec, MetricSpec, ModelSpec, Spec, TaskSpec, UnlearnerSpec
 
 GROUP = "mubench"
 #: the core's own components, registered exactly like external plugins
@@ -24,8 +24,10 @@ BUILTIN_PLUGINS = (
     "mubench_harness.builtins.toy",
     "mubench_harness.metrics.builtin",
     "mubench_harness.runner",
+    "mubench_harness.executors",
 )
-KINDS = {"tasks": TaskSpec, "models": ModelSpec, "unlearners": UnlearnerSpec, "metrics": MetricSpec}
+KINDS = {"tasks": TaskSpec, "models": ModelSpec, "unlearners": UnlearnerSpec, "metrics": MetricSpec,
+         "executors": ExecutorSpec}
 
 
 class PluginError(Exception):

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from .config import Validated, digest
+from .executors import group_cells
 from .hookspecs import hookimpl
 from .store import CellRecord, Store, now, open_store
 
@@ -131,8 +132,10 @@ def expand_grid(v: Validated) -> list[Cell]:
     return cells
 
 
-def run_benchmark(v: Validated, output_dir: str | Path | None = None, *, progress: bool | None = None) -> RunSummary:
-    """Run every cell of the grid that is not ``done`` yet. Nothing is written when nothing is pending,
+def run_benchmark(v: Validated, output_dir: str | Path | None = None, *, progress: bool | None = None,
+                  executor_name: str | None = None) -> RunSummary:
+    """Run every cell of the grid that is not ``done`` yet, through the benchmark's executor (or
+    ``executor_name``, from ``mubench run --executor``). Nothing is written when nothing is pending,
     so rerunning a finished benchmark leaves its database byte-for-byte unchanged."""
     from .distributed import is_main
 
@@ -147,6 +150,8 @@ def run_benchmark(v: Validated, output_dir: str | Path | None = None, *, progres
     from tqdm.auto import tqdm
 
     from .execution import Runtime, check_checkpoints, load_tasks
+
+    executor = make_executor(v, executor_name)  # an unknown executor is bad input: before anything starts
     from .resources import build_device
 
     # an unavailable device, a checkpoint that is no safetensors file or unreadable data is bad input:
@@ -171,32 +176,21 @@ def run_benchmark(v: Validated, output_dir: str | Path | None = None, *, progres
         run_id = store.start_run(run_config(v), keys)
     runtime = Runtime(v, out, store, progress=progress if main else False, device=device, tasks=tasks)
     hook = v.registry.manager.hook
+    bar = tqdm(total=len(pending), desc=f"mubench {v.bench.name}", unit="cell", disable=_no_bar(progress) or not main,
+               file=sys.stderr)
     try:
-        for cell in tqdm(pending, desc=f"mubench {v.bench.name}", unit="cell", disable=_no_bar(progress) or not main,
-                         file=sys.stderr):
-            started = now()
-            if not main:
-                runtime.run_cell(cell)  # in step with rank 0's cell; its record is rank 0's to write
-                continue
-            store.mark_running(cell.record("running", started=started), run_id)
-            try:
-                outcome = hook.mubench_run_cell(cell=cell, runtime=runtime)
-                if outcome is None:
-                    raise RuntimeError("no mubench_run_cell implementation returned a result")
-            except Exception:  # noqa: BLE001 - a wrapper plugin's failure fails this cell only
-                import traceback
-
-                outcome = CellOutcome(cell.record("failed", started=started, error=traceback.format_exc()))
-            store.finish_cell(outcome.record, run_id)
-            try:
-                hook.mubench_cell_finished(cell=cell, outcome=outcome)
-            except Exception as exc:  # noqa: BLE001 - a logger's failure never stops the sweep
-                print(f"warning: a mubench_cell_finished hook failed for {cell.key}: {type(exc).__name__}: {exc}", file=sys.stderr)
+        if main:
+            recorder = _StoreRecorder(store, run_id, hook, bar)
+            executor.run(group_cells(pending), lambda cell: run_one_cell(hook, cell, runtime), recorder)
+        else:  # in step with rank 0's cells, in its order; their records are rank 0's to write
+            for cell in pending:
+                runtime.run_cell(cell)
         final = {}
         if main:
             store.finish_run(run_id)
             final = store.statuses()
     finally:
+        bar.close()
         summary.work = dict(runtime.work)
         runtime.close()
         if main:
@@ -208,6 +202,57 @@ def run_benchmark(v: Validated, output_dir: str | Path | None = None, *, progres
         final = broadcast(final)
     summary.failed = [k for k in keys if final.get(k) == "failed"]
     return summary
+
+
+def make_executor(v: Validated, name: str | None = None):
+    """The executor the benchmark file's ``executor:`` block names, or ``name`` (``--executor``, which
+    takes that executor with its default arguments when the file names another)."""
+    block = v.bench.executor
+    chosen = name or block.use
+    spec = v.registry.get("executors", chosen)
+    args = v.executor_args if chosen == block.use and v.executor_args is not None else spec.args()
+    return spec.load()(args)
+
+
+def run_one_cell(hook, cell: Cell, runtime) -> CellOutcome:
+    """One cell through ``mubench_run_cell``; never raises (a wrapper plugin's failure fails this cell only)."""
+    started = now()
+    try:
+        outcome = hook.mubench_run_cell(cell=cell, runtime=runtime)
+        if outcome is None:
+            raise RuntimeError("no mubench_run_cell implementation returned a result")
+    except Exception:  # noqa: BLE001
+        import traceback
+
+        outcome = CellOutcome(cell.record("failed", started=started, error=traceback.format_exc()))
+    return outcome
+
+
+class _StoreRecorder:
+    """The driver's side of the executor contract: it alone writes ``results.db``, one transaction a cell."""
+
+    def __init__(self, store: Store, run_id, hook, bar):
+        self.store, self.run_id, self.hook, self.bar = store, run_id, hook, bar
+        self.running = self.failed = 0
+
+    def started(self, cell: Cell) -> None:
+        self.store.mark_running(cell.record("running", started=now()), self.run_id)
+        self.running += 1
+        self._show()
+
+    def finished(self, cell: Cell, outcome: CellOutcome) -> None:
+        self.store.finish_cell(outcome.record, self.run_id)
+        self.running -= 1
+        self.failed += outcome.status == "failed"
+        self.bar.update(1)
+        self._show()
+        try:
+            self.hook.mubench_cell_finished(cell=cell, outcome=outcome)
+        except Exception as exc:  # noqa: BLE001 - a logger's failure never stops the sweep
+            print(f"warning: a mubench_cell_finished hook failed for {cell.key}: {type(exc).__name__}: {exc}", file=sys.stderr)
+
+    def _show(self) -> None:
+        self.bar.set_postfix_str(f"running {self.running}, failed {self.failed}", refresh=False)
 
 
 def _statuses(db_path: Path) -> dict[str, str]:

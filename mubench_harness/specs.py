@@ -203,3 +203,12 @@ class MetricSpec(Spec):
     values: tuple[str, ...] = ()
     #: the definition every report prints beside the values
     formula: str = ""
+
+
+@dataclass(frozen=True)
+class ExecutorSpec(Spec):
+    """Where a sweep's cells run. ``factory`` builds an executor from its ``args`` (the benchmark file's
+    ``executor:`` block less ``use``); the executor's ``run(groups, run_cell, recorder)`` runs each group
+    of cells in order (:mod:`mubench_harness.executors` states the contract)."""
+
+    kind_of_spec: ClassVar[str] = "executor"

@@ -126,3 +126,46 @@ def test_hook_mubench_cell_finished(tmp_path, install_plugins):
 
     run_benchmark(validate(path, registry=load_registry(extra_plugins=(Logger(),))), out)
     assert finished == [("original", "done", "done"), ("ascent", "done", "done")]
+
+
+def test_hook_mubench_executors(tmp_path, install_plugins):
+    """A plugin's executor is chosen by ``executor: {use: ...}``, gets its args parsed by its own model, and
+    runs the groups through the driver's recorder: every cell lands in the database, retrain first per group."""
+    from pydantic import BaseModel, ConfigDict
+
+    from mubench_harness.executors import LocalExecutor
+    from mubench_harness.report import load_results
+    from mubench_harness.runner import run_benchmark
+    from mubench_harness.specs import ExecutorSpec
+
+    class ReversedArgs(BaseModel):
+        model_config = ConfigDict(extra="forbid")
+        tag: str
+
+    seen = []
+
+    class Reversed(LocalExecutor):  # groups last-first, each group in its own order
+        def run(self, groups, run_cell, recorder):
+            seen.append((self.args.tag, [[c.kind for c in g] for g in groups]))
+            super().run(groups[::-1], run_cell, recorder)
+
+    class Plugin:
+        @hookimpl
+        def mubench_executors(self):
+            yield ExecutorSpec(name="reversed", factory=f"{__name__}:_REVERSED", summary="s", args=ReversedArgs)
+
+    globals()["_REVERSED"] = Reversed
+    install_plugins("testkit")
+    from mubench_harness.config import validate
+
+    path = tmp_path / "b.yaml"
+    path.write_text(
+        "name: h\nseeds: [0]\ndeletion_ratios: [5, 10]\n"
+        "tasks: [{name: toy_blobs, args: {n_train: 80, n_test: 40}, models: [toy_mlp]}]\n"
+        "unlearners: [ascent, exact]\nmetrics: [performance]\nexecutor: {use: reversed, tag: x}\n")
+    reg = load_registry(extra_plugins=(Plugin(),))
+    assert reg.get("executors", "local").factory == "mubench_harness.executors:LocalExecutor"
+    summary = run_benchmark(validate(path, registry=reg), tmp_path / "out")
+    assert summary.exit_code == 0 and summary.ran == 6
+    assert seen == [("x", [["retrain", "original", "unlearned"]] * 2)]
+    assert {c["key"] for c in load_results(tmp_path / "out").cells} == set(summary.keys)
