@@ -62,8 +62,14 @@ def test_a_tracker_that_is_down_never_fails_or_blocks_the_sweep(monkeypatch, cap
     assert err.count("warning: MLflow logging off for the rest of this sweep") == 1
 
 
-def test_off_switch(tmp_path, monkeypatch, tracker):
-    monkeypatch.setenv("MUBENCH_MLFLOW_URI", (tmp_path / "mlruns").as_uri())
+def test_opt_in_only_and_the_off_switch(tmp_path, monkeypatch, tracker):
+    monkeypatch.chdir(tmp_path)
+    tracker.log_cell(*outcome())  # nothing named: an installed plugin alone logs nothing
+    assert not (tmp_path / "mlruns").exists()
+    monkeypatch.setenv("MUBENCH_MLFLOW", "on")  # the local folder default
+    tracker.log_cell(*outcome())
+    assert (tmp_path / "mlruns").is_dir()
+    monkeypatch.setenv("MUBENCH_MLFLOW_URI", (tmp_path / "other").as_uri())
     monkeypatch.setenv("MUBENCH_MLFLOW", "off")
     tracker.log_cell(*outcome())
-    assert not (tmp_path / "mlruns").exists()
+    assert not (tmp_path / "other").exists()

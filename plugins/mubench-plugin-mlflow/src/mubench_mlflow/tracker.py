@@ -12,9 +12,16 @@ from pathlib import Path
 _disabled: list[str] = []
 
 
-def tracking_uri() -> str:
-    return (os.environ.get("MUBENCH_MLFLOW_URI") or os.environ.get("MLFLOW_TRACKING_URI")
-            or Path("mlruns").resolve().as_uri())
+def tracking_uri() -> str | None:
+    """Where runs go, or ``None`` when the user asked for no tracking. Opt-in: an installed plugin alone
+    logs nothing (a development environment has every plugin installed and runs sweeps in tests)."""
+    switch = os.environ.get("MUBENCH_MLFLOW", "").lower()
+    if switch in ("off", "0", "false"):
+        return None
+    named = os.environ.get("MUBENCH_MLFLOW_URI") or os.environ.get("MLFLOW_TRACKING_URI")
+    if named:
+        return named
+    return Path("mlruns").resolve().as_uri() if switch in ("on", "1", "true") else None
 
 
 def git_revision() -> str | None:
@@ -54,13 +61,13 @@ def cell_metrics(record) -> dict[str, float]:
 
 
 def log_cell(cell, outcome) -> None:
-    if os.environ.get("MUBENCH_MLFLOW", "").lower() in ("off", "0", "false") or _disabled:
+    uri = tracking_uri()
+    if uri is None or _disabled:
         return
     # a tracking server that is down answers within seconds, not after MLflow's default retries
     os.environ.setdefault("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "0")
     os.environ.setdefault("MLFLOW_HTTP_REQUEST_TIMEOUT", "5")
     record = outcome.record
-    uri = tracking_uri()
     if uri.startswith("file:"):
         # a local folder is this plugin's default (no server, no database to set up); MLflow 3 keeps
         # its file store in maintenance mode behind this switch, and `mlflow ui` still reads it
