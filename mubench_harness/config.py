@@ -200,7 +200,7 @@ class Benchmark(Strict):
     deletion_ratios: list[Annotated[int, Field(ge=1, le=10)]] = Field(default_factory=lambda: list(range(1, 11)), min_length=1)
     tasks: list[TaskEntry] = Field(min_length=1)
     unlearners: list[UnlearnerEntry] = Field(min_length=1)
-    metrics: list[str] | None = None  # None: every installed metric
+    metrics: list[str] | None = None  # None: every installed metric that is not opt-in
     optimizer: OptimizerBlock = Field(default_factory=OptimizerBlock)
     budget: BudgetBlock = Field(default_factory=BudgetBlock)
     device: Literal["cpu", "auto", "cuda"] = "cpu"
@@ -362,7 +362,7 @@ def check_plugins(bench: Benchmark, doc: Located, registry) -> Validated:
                             f"(tasks with one: {', '.join(have) or 'none'}); use 'authors' or 'paper'")
 
     if bench.metrics is None:
-        metric_names = [s.name for s in registry.specs("metrics")]
+        metric_names = [s.name for s in registry.specs("metrics") if not s.opt_in]
     else:
         for i, name in enumerate(bench.metrics):
             get("metrics", name, ("metrics", i))

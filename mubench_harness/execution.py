@@ -29,7 +29,7 @@ from .contracts import Built, Task, seeded
 from .data import LOADING, SPILL_DIR, BatchLoading, Rows, column_values
 from .encode_cache import EncodeCache
 from .located import value_loc
-from .metrics import Evaluation
+from .metrics import Evaluation, ModelAccess
 from .runner import Cell, CellOutcome, expand_grid
 from .signals import SignalCache, weights_hash
 from .resources import (build_device, check_checkpoint, fit_recipe, load_checkpoint, load_verified_original,
@@ -367,6 +367,11 @@ class Runtime:
         num_classes = getattr(task, "num_classes", None) if task.kind == "classification" else None
         return {"chance": task.chance(p.train), "kind": task.kind, "num_classes": num_classes, "not_members": not_members}
 
+    def _model_access(self, cell: Cell, p: Prepared, model, original) -> ModelAccess:
+        """The models behind a cell's signals, for the metrics that attack a copy (quantisation, relearning)."""
+        return ModelAccess(model=model, original=original, task=p.task, built=p.built, splits=self.eval_splits(cell),
+                           device=self.device)
+
     def evaluate(self, cell: Cell, ev: Evaluation) -> tuple[dict[str, float | None], dict[str, str]]:
         values: dict[str, float | None] = {}
         errors: dict[str, str] = {}
@@ -427,7 +432,8 @@ class Runtime:
         retrain_sig, retrain_s, retrain_f = self.retrain_reference(cell)
         ev = Evaluation(signals=sig, original=sig, retrain=retrain_sig, **self._task_facts(cell, p, orig),
                         unlearner="original", seed=cell.seed, seconds=orig.seconds or 0.0, flops=orig.flops or 0.0,
-                        retrain_seconds=retrain_s, retrain_flops=retrain_f, notes={"source": orig.source})
+                        retrain_seconds=retrain_s, retrain_flops=retrain_f, notes={"source": orig.source},
+                        models=self._model_access(cell, p, orig.model, orig.model))
         rec.metrics, errors = self.evaluate(cell, ev)
         self._advance("evaluated")
         rec.seconds, rec.flos, rec.weights = orig.seconds, orig.flops, orig.weights
@@ -529,7 +535,7 @@ class Runtime:
             retrain_sig, retrain_s, retrain_f = sig, seconds, ctx.meter.flops
         ev = Evaluation(signals=sig, original=orig_sig, retrain=retrain_sig, **self._task_facts(cell, p, orig),
                         unlearner=cell.unlearner, seed=seed, seconds=seconds, flops=ctx.meter.flops, retrain_seconds=retrain_s,
-                        retrain_flops=retrain_f, notes=dict(ctx.notes))
+                        retrain_flops=retrain_f, notes=dict(ctx.notes), models=self._model_access(cell, p, model, orig.model))
         rec.metrics, errors = self.evaluate(cell, ev)
         self._advance("evaluated")
         rec.seconds, rec.flos, rec.cut, rec.weights = seconds, ctx.meter.flops, bool(ctx.result.cut), weights

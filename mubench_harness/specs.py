@@ -203,6 +203,9 @@ class MetricSpec(Spec):
     values: tuple[str, ...] = ()
     #: the definition every report prints beside the values
     formula: str = ""
+    #: run only where a benchmark's ``metrics:`` names it (an attack that fine-tunes or re-evaluates a copy of
+    #: the model costs more than the signals every other metric reads)
+    opt_in: bool = False
 
 
 @dataclass(frozen=True)

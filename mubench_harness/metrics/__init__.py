@@ -1,4 +1,5 @@
-"""The metric contract. A metric reads per-sample signals (never runs a model) and returns values.
+"""The metric contract. A metric reads per-sample signals and returns values; only the robustness
+attacks (:mod:`.robustness`) run a copy of the model, through :class:`ModelAccess`.
 
 Built-in metrics are registered by :mod:`.builtin` exactly like a plugin's. One module per family:
 :mod:`.performance`, :mod:`.cost`, :mod:`.mia` (MIA-efficacy, loss attack, retain-set privacy),
@@ -19,6 +20,22 @@ Signals = dict[str, np.ndarray]
 
 #: splits a runner fills; ``retain`` is a seeded sample of Dr of size min(|Dr|, |test|)
 SPLITS = ("test", "forget", "retain", "ood")
+
+
+@dataclass
+class ModelAccess:
+    """The models of one cell and what running them needs. Metrics read signals; only attacks that must
+    change the model and measure it again (quantisation, relearning) use this, always on a copy.
+
+    ``splits`` are the encoded rows behind ``signals`` (same splits, same order); ``model`` is the model
+    evaluated, ``original`` the frozen original (never modified)."""
+
+    model: Any
+    original: Any
+    task: Any
+    built: Any
+    splits: dict[str, Any]
+    device: Any = "cpu"
 
 
 @dataclass
@@ -61,6 +78,9 @@ class Evaluation:
     #: value name -> how it was computed where a definition is a choice (the overall score's chance level
     #: and gates); the runner stores it in the cell's notes
     definitions: dict[str, str] = field(default_factory=dict)
+    #: the evaluated model itself, for the few metrics that must run it (robustness attacks:
+    #: :mod:`.robustness`); ``None`` where only signals exist (a metric then reports n/a)
+    models: ModelAccess | None = None
 
     @property
     def generative(self) -> bool:
@@ -90,13 +110,15 @@ class Evaluation:
         The original has no unlearning cost (time/FLOs n/a); the retrain's cost is its own.
         """
         if which == "original":
+            models = None if self.models is None else dataclasses.replace(self.models, model=self.models.original)
             return dataclasses.replace(self, signals=self.original, seconds=None, flops=None, unlearner="original",
-                                       na_reasons={}, definitions={})
+                                       na_reasons={}, definitions={}, models=models)
         if which == "retrain":
             if self.retrain is None:
                 raise ValueError("this cell has no retrained model to evaluate as a reference")
             return dataclasses.replace(self, signals=self.retrain, seconds=self.retrain_seconds,
-                                       flops=self.retrain_flops, unlearner="retrain", na_reasons={}, definitions={})
+                                       flops=self.retrain_flops, unlearner="retrain", na_reasons={}, definitions={},
+                                       models=None)  # the retrained model is no longer in memory
         raise ValueError(f"reference model must be 'original' or 'retrain', not {which!r}")
 
 

@@ -52,6 +52,15 @@ class OverallArgs(BaseModel):
     df_limit: float = Field(0.2, gt=0)  # relative shortfall of A_Df below 1/K that zeroes the score
 
 
+class RelearnArgs(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    steps: int = Field(10, ge=1)  # fine-tuning steps of the attack
+    lr: float = Field(1e-4, gt=0)  # Adam's learning rate (method-independent; small, as an attacker with few rows would)
+    batch_size: int = Field(16, ge=1)
+    #: what the attacker fine-tunes on: the half of Df not scored, or the Dr sample
+    data: str = Field("forget", pattern="^(forget|retain)$")
+
+
 def _tpr_values(prefix: str, fprs=DEFAULT_FPRS) -> tuple[str, ...]:
     out = []
     for f in fprs:
@@ -155,4 +164,27 @@ def mubench_metrics():
         formula="H(1 − |A_test − A_test^orig|, 1 − |A_Df − 1/K|), set to 0 (gated) when |ΔA_test|/A_test^orig > 20 % "
                 "(NegGrad 40 %) or (1/K − A_Df)·K > 20 %; score_majority = the same H against the majority rate, "
                 "no gates; generation: mean(A_test, 1 − A_Df, knowledge gap)",
+    )
+    yield MetricSpec(
+        name="quantization",
+        factory="mubench_harness.metrics.robustness:Quantization",
+        summary="Robustness of forgetting (Zhang et al. 2024): Df and test score of a copy of the model with its "
+                "weight matrices quantised to 8 and 4 bits",
+        direction="lower",
+        opt_in=True,
+        values=("robust/df_score_int8", "robust/test_score_int8", "robust/df_score_int4", "robust/test_score_int4"),
+        formula="robust/{df,test}_score_int{b} = mean task score of a copy with every ≥2-D float weight W replaced by "
+                "s·clamp(round(W/s), −q, q), q = 2^(b−1) − 1, s = max|W|/q (per tensor, symmetric, round to nearest)",
+    )
+    yield MetricSpec(
+        name="relearning",
+        factory="mubench_harness.metrics.robustness:Relearning",
+        summary="Robustness of forgetting (Lynch et al. 2024; Hu et al. 2024): Df score on a held-out half of Df "
+                "after a few fine-tuning steps of a copy on the other half (or on Dr)",
+        args=RelearnArgs,
+        direction="lower",
+        opt_in=True,
+        values=("robust/relearn_df_score_before", "robust/relearn_df_score", "robust/relearn_return"),
+        formula="relearn_return = score(held-out Df half | model after `steps` Adam steps of the task loss on the "
+                "other half) − score(held-out Df half | model); compare with the retrain row's return",
     )
