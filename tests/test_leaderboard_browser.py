@@ -15,7 +15,7 @@ import pytest
 from conftest import ROOT, mubench_cmd
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
-pytestmark = pytest.mark.skipif(CHROMIUM is None, reason="no chromium on PATH (Debian: apt-get install chromium)")
+needs_chromium = pytest.mark.skipif(CHROMIUM is None, reason="no chromium on PATH (Debian: apt-get install chromium)")
 
 
 def chromium(tmp: Path, *args: str) -> subprocess.CompletedProcess:
@@ -88,6 +88,7 @@ def cli_env_module():
     return env
 
 
+@needs_chromium
 def test_index_names_every_method_and_task_pages_match_the_json_report(site):
     tmp, out, report = site
     tables = rendered(tmp, (out / "index.html").as_uri())
@@ -115,6 +116,7 @@ def test_index_names_every_method_and_task_pages_match_the_json_report(site):
     assert "http://" not in html and "https://" not in html  # nothing fetched from a network
 
 
+@needs_chromium
 def test_clicking_a_header_reorders_rows(site):
     tmp, out, _ = site
     url = (out / "task-toy_blobs.html").as_uri()
@@ -128,6 +130,7 @@ def test_clicking_a_header_reorders_rows(site):
     assert sorted(values) == sorted(before)  # the same rows, reordered
 
 
+@needs_chromium
 def test_the_index_screenshot_is_not_blank(site):
     tmp, out, _ = site
     shot = tmp / "index.png"
@@ -138,3 +141,23 @@ def test_the_index_screenshot_is_not_blank(site):
     pixels = imread(shot)[..., :3]
     dark = (pixels.mean(axis=2) < 0.5).mean()  # text and table borders
     assert 0.005 < dark < 0.5, dark
+
+
+def test_ranking_by_hand_with_its_tie_rule():
+    """Mean over settings of overall/score; equal to 4 decimals: higher test score first; fully equal: one rank."""
+    from mubench_harness.report.leaderboard import ranking
+    from mubench_harness.stats import summarize
+
+    def row(label, ratio, overall, test, kind="unlearned", task="t", model="m"):
+        return {"task": task, "model": model, "scale": "tiny", "label": label, "ratio": ratio, "kind": kind,
+                "metrics": {"overall/score": summarize([overall]), "test/score": summarize([test])}}
+
+    rows = [row("a", 5, 0.6, 0.5), row("a", 10, 0.4, 0.5),     # a: 0.5
+            row("b", 5, 0.50001, 0.7),                           # b: 0.5 to 4 decimals, better test score
+            row("c", 5, 0.9, 0.9, model="n"), row("d", 5, 0.9, 0.9, model="n"),  # c and d fully equal
+            row("retrain", 5, 1.0, 1.0, kind="retrain")]        # a reference, not an entry
+    board = ranking(rows)
+    assert [(e["method"], e["rank"]) for e in board["overall"]] == [("c", 1), ("d", 1), ("b", 3), ("a", 4)]
+    assert board["overall"][3]["score"] == pytest.approx(0.5) and board["overall"][3]["settings"] == 2
+    assert [e["method"] for e in board["by_architecture"]["m"]] == ["b", "a"]
+    assert list(board["by_task"]) == ["t"] and "tie" in board["tie_rule"]
