@@ -162,6 +162,15 @@ def cmd_report(ns) -> int:
         fmt = {"github": "github", "markdown": "pipe", "latex": "latex_booktabs"}.get(ns.format, "github")
         print(compare_table(rows, a, b, tablefmt=fmt))
         return 0
+    if ns.analysis:
+        from .report.analyses import render_analysis
+
+        fmt = {"github": "github", "markdown": "pipe", "latex": "latex_booktabs"}.get(ns.format, "github")
+        try:
+            print(render_analysis(load_results(ns.dir), ns.analysis, tolerance=ns.tolerance, tablefmt=fmt))
+        except (FileNotFoundError, ValueError) as exc:
+            raise BadInput(f"{ns.dir}: {exc}") from None
+        return 0
     try:
         data = load_results(ns.dir)
         metrics = select_metrics(data, ns.metrics) if ns.metrics else None
@@ -290,6 +299,11 @@ def parser() -> argparse.ArgumentParser:
     s.add_argument("--metrics", nargs="+", metavar="PATTERN",
                    help="only these values, in this order; shell patterns, e.g. test/score 'forget/*score'")
     s.add_argument("--plots", metavar="OUT", help="also write figures (PNG and SVG) per task × model into OUT")
+    s.add_argument("--analysis", choices=("capacity",),
+                   help="one of the paper's analyses instead of the table: capacity = deletion capacity per method, "
+                        "with the paper's finding checked (README, Analyses)")
+    s.add_argument("--tolerance", type=float, default=0.05,
+                   help="--analysis capacity: largest test-score drop below the original's that still counts (default 0.05)")
     s.set_defaults(func=cmd_report)
 
     s = sub.add_parser("leaderboard", help="a static leaderboard site (and leaderboard.json) over run folders")

@@ -10,11 +10,16 @@ from mubench_harness.plugins import load_registry
 from mubench_harness.runner import expand_grid
 
 ROOT = Path(__file__).resolve().parents[1]
-FILES = sorted((ROOT / "benchmarks").glob("*.yaml"))
+# the paper's analyses (benchmarks/analyses/) are validated like the main files, full forms included
+FILES = sorted((ROOT / "benchmarks").glob("*.yaml")) + sorted((ROOT / "benchmarks" / "analyses").glob("*.yaml"))
 
 
 def test_there_are_benchmark_files():
     assert {"toy.yaml", "mini.yaml"} <= {f.name for f in FILES}
+    # every analysis has a mini form (offline, CPU) and a full form (hub sources)
+    analyses = {f.name for f in FILES if f.parent.name == "analyses"}
+    assert {"capacity-mini.yaml", "capacity-full.yaml"} <= analyses
+    assert all(f"{n.rsplit('-', 1)[0]}-full.yaml" in analyses for n in analyses)
 
 
 def with_local_data(path: Path, tmp_path: Path) -> Path:

@@ -1,0 +1,79 @@
+"""The deletion-capacity report section on a small synthetic results store: the capacity is the largest
+ratio whose mean test score is within the tolerance of the original's, its interval is Student-t over
+seeds, and the paper's finding is checked by the printed rule (supported, contradicted, untestable)."""
+from __future__ import annotations
+
+import pytest
+
+from mubench_harness.cli import main
+from mubench_harness.report import load_results
+from mubench_harness.report.analyses import capacity_rows, render_capacity
+from mubench_harness.store import CellRecord, Store
+
+ORIGINAL = 0.90
+#: test score per (method, ratio), one value per seed: randlabel holds to 10 %, salun to 5 %, scrub to 1 %,
+#: badt drops more than 0.05 already at 1 %
+SCORES = {
+    "randlabel": {1: (0.89, 0.90), 5: (0.88, 0.87), 10: (0.86, 0.87)},
+    "salun": {1: (0.90, 0.89), 5: (0.86, 0.87), 10: (0.70, 0.72)},
+    "scrub": {1: (0.88, 0.89), 5: (0.80, 0.81), 10: (0.75, 0.74)},
+    "badt": {1: (0.80, 0.82), 5: (0.60, 0.62), 10: (0.50, 0.52)},
+}
+
+
+def store(folder, scores=SCORES) -> None:
+    s = Store(folder / "results.db")
+    keys = []
+    run = s.start_run({}, [])
+    for ratio in (1, 5, 10):
+        for seed in (0, 1):
+            cells = [("original", "original", ORIGINAL)] + [("unlearned", m, v[ratio][seed]) for m, v in scores.items()]
+            for kind, name, test in cells:
+                key = f"{name}-{ratio}-{seed}"
+                keys.append(key)
+                s.finish_cell(CellRecord(key, kind, "toy_blobs", "toy_mlp", "tiny", name, name, ratio, seed, "done",
+                                         metrics={"test/score": test}), run)
+    s.db.execute("UPDATE runs SET grid = ?", (__import__("json").dumps(keys),))
+    s.db.commit()
+    s.close()
+
+
+def test_capacity_is_the_largest_ratio_within_tolerance(tmp_path):
+    store(tmp_path)
+    rows = {r.unlearner: r for r in capacity_rows(load_results(tmp_path), tolerance=0.05)}
+    assert {m: r.capacity for m, r in rows.items()} == {"randlabel": 10, "salun": 5, "scrub": 1, "badt": None}
+    rl = rows["randlabel"]
+    assert rl.test.mean == pytest.approx(0.865) and rl.test.interval == "student-t"
+    # t(1, 0.975) = 12.706; s = 0.00707: the interval is mean ± 12.706·s/√2
+    assert rl.test.ci_high - rl.test.mean == pytest.approx(12.706 * 0.0070711 / 2 ** 0.5, rel=1e-3)
+    assert rl.drop.mean == pytest.approx(0.035)
+    # a looser tolerance moves the capacity out
+    loose = {r.unlearner: r.capacity for r in capacity_rows(load_results(tmp_path), tolerance=0.2)}
+    assert loose["scrub"] == 10 and loose["badt"] == 1
+
+
+def test_finding_is_computed_from_the_numbers(tmp_path):
+    store(tmp_path)
+    text = render_capacity(load_results(tmp_path), 0.05)
+    assert "toy_blobs/toy_mlp/tiny: supports" in text and "Rule:" in text
+    # swap SCRUB and RandLabel: the same rule now contradicts the paper
+    flipped = dict(SCORES, randlabel=SCORES["scrub"], scrub=SCORES["randlabel"])
+    other = tmp_path / "flipped"
+    other.mkdir()
+    store(other, flipped)
+    text = render_capacity(load_results(other), 0.05)
+    assert "does not support (randlabel > scrub: no" in text
+    # without Bad-T the claim cannot be tested
+    third = tmp_path / "nobadt"
+    third.mkdir()
+    store(third, {k: v for k, v in SCORES.items() if k != "badt"})
+    assert "not testable (no badt" in render_capacity(load_results(third), 0.05)
+
+
+def test_cli_prints_the_section_and_rejects_bad_input(tmp_path, capsys):
+    store(tmp_path)
+    assert main(["report", str(tmp_path), "--analysis", "capacity", "--tolerance", "0.05"]) == 0
+    out = capsys.readouterr().out
+    assert "capacity %" in out and "| randlabel" in out and "supports" in out
+    assert main(["report", str(tmp_path), "--analysis", "capacity", "--tolerance", "1.5"]) == 2
+    assert "--tolerance must lie in [0, 1)" in capsys.readouterr().err
