@@ -92,3 +92,13 @@ def test_without_models_the_attacks_are_na_with_a_reason():
     ev.models = None
     out = {**Quantization(None).compute(ev), **Relearning(RelearnArgs()).compute(ev)}
     assert all(v is None for v in out.values()) and "robust/relearn_return" in ev.na_reasons
+
+
+def test_attacks_are_opt_in():
+    from pathlib import Path
+
+    from mubench_harness.config import validate
+
+    root = Path(__file__).resolve().parents[1] / "benchmarks"
+    assert not {"quantization", "relearning"} & set(validate(root / "toy.yaml").metric_names)  # names no metrics
+    assert {"quantization", "relearning"} <= set(validate(root / "analyses" / "robustness-mini.yaml").metric_names)
