@@ -142,8 +142,8 @@ def check_checkpoints(v: Validated, names) -> None:
 class Runtime:
     """Caches and resources shared by the cells of one ``mubench run``."""
 
-    def __init__(self, v: Validated, output_dir: Path, store: Store, *, progress: bool | None = None, device=None,
-                 tasks: dict[str, tuple[Task, Any]] | None = None):
+    def __init__(self, v: Validated, output_dir: Path, store: Store | None, *, progress: bool | None = None, device=None,
+                 tasks: dict[str, tuple[Task, Any]] | None = None, owns_folder: bool = True):
         self.v = v
         self.bench = v.bench
         self.registry = v.registry
@@ -167,9 +167,14 @@ class Runtime:
         self._splits: dict[tuple[str, str, str, int], Split] = {}
         self._epoch_cost: dict[tuple, tuple[float, float]] = {}
         self._retrain_keys: dict[tuple, list[str]] | None = None  # group -> this grid's retrain cell keys
+        #: key -> {weights, seconds, flos} of done cells, sent by the driver to a remote worker (which has
+        #: no results.db) for the retrain reference (:mod:`mubench_harness.executors`)
+        self.done_cells: dict[str, dict[str, Any]] = {}
         #: this run's spilled columns (see data.column_buffer), removed when their encoding is dropped; the
-        #: output folder is locked to this run, so what is there already was left by a killed run
-        shutil.rmtree(self.out / "cache" / "rows", ignore_errors=True)
+        #: output folder is locked to this run, so what is there already was left by a killed run (a remote
+        #: executor's worker does not own the folder: the other workers' columns are there)
+        if owns_folder:
+            shutil.rmtree(self.out / "cache" / "rows", ignore_errors=True)
         self._spill = self.out / "cache" / "rows" / uuid.uuid4().hex[:12]
 
     def close(self) -> None:
@@ -350,7 +355,8 @@ class Runtime:
                 if c.kind == "retrain":
                     self._retrain_keys.setdefault(c.group, []).append(c.key)
         for key in self._retrain_keys.get(cell.group, []):
-            row = self.store.db.execute("SELECT * FROM cells WHERE key=? AND status='done'", (key,)).fetchone()
+            row = (self.done_cells.get(key) if self.store is None else
+                   self.store.db.execute("SELECT * FROM cells WHERE key=? AND status='done'", (key,)).fetchone())
             if row is not None:
                 return self.cached_signals(cell, row["weights"]), row["seconds"], row["flos"]
         return None, None, None

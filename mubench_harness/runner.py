@@ -181,7 +181,7 @@ def run_benchmark(v: Validated, output_dir: str | Path | None = None, *, progres
     try:
         if main:
             recorder = _StoreRecorder(store, run_id, hook, bar)
-            executor.run(group_cells(pending), lambda cell: run_one_cell(hook, cell, runtime), recorder)
+            executor.run(group_cells(pending), CellRunner(str(v.doc.file), str(out), runtime), recorder)
         else:  # in step with rank 0's cells, in its order; their records are rank 0's to write
             for cell in pending:
                 runtime.run_cell(cell)
@@ -226,6 +226,53 @@ def run_one_cell(hook, cell: Cell, runtime) -> CellOutcome:
 
         outcome = CellOutcome(cell.record("failed", started=started, error=traceback.format_exc()))
     return outcome
+
+
+class CellRunner:
+    """The executor's ``run_cell``: runs one cell through ``mubench_run_cell`` and returns its outcome.
+
+    In the driver it uses the run's own runtime. It pickles without it: a remote worker (Ray) rebuilds
+    one from the benchmark file and the output folder (a filesystem the workers share: the caches of
+    originals, encodings and signals live there), once per worker process, with no results.db; the
+    driver sends it the done retrain rows of the cell's group (:meth:`references`)."""
+
+    def __init__(self, bench_file: str, output_dir: str, runtime=None):
+        self.bench_file, self.output_dir, self.runtime = bench_file, output_dir, runtime
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {**self.__dict__, "runtime": None, "_retrain_keys": None}
+
+    def __call__(self, cell: Cell, references: dict[str, dict[str, Any]] | None = None) -> CellOutcome:
+        runtime = self.runtime if self.runtime is not None else _worker_runtime(self.bench_file, self.output_dir)
+        runtime.done_cells.update(references or {})
+        return run_one_cell(runtime.registry.manager.hook, cell, runtime)
+
+    def references(self, cell: Cell) -> dict[str, dict[str, Any]]:
+        """{key: weights, seconds, flos} of the done retrain cells of ``cell``'s group, from the driver's database."""
+        store = self.runtime.store
+        if getattr(self, "_retrain_keys", None) is None:  # group -> its retrain keys, once (the grid may be 20,000 cells)
+            self._retrain_keys: dict[tuple, list[str]] = {}
+            for c in expand_grid(self.runtime.v):
+                if c.kind == "retrain":
+                    self._retrain_keys.setdefault(c.group, []).append(c.key)
+        keys = self._retrain_keys.get(cell.group, [])
+        rows = [store.db.execute("SELECT weights, seconds, flos FROM cells WHERE key=? AND status='done'", (k,)).fetchone()
+                for k in keys]
+        return {k: dict(r) for k, r in zip(keys, rows) if r is not None}
+
+
+#: (benchmark file, output folder) -> the runtime a remote worker process built for it
+_WORKER_RUNTIMES: dict[tuple[str, str], Any] = {}
+
+
+def _worker_runtime(bench_file: str, output_dir: str):
+    if (bench_file, output_dir) not in _WORKER_RUNTIMES:
+        from .config import validate
+        from .execution import Runtime
+
+        v = validate(bench_file)
+        _WORKER_RUNTIMES[bench_file, output_dir] = Runtime(v, Path(output_dir), None, progress=False, owns_folder=False)
+    return _WORKER_RUNTIMES[bench_file, output_dir]
 
 
 class _StoreRecorder:

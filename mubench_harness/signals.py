@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import hashlib
 import sys
+import uuid
 import weakref
 import zipfile
 from collections.abc import Iterator, Mapping
@@ -161,7 +162,8 @@ class SignalCache:
         path = self.path(key)
         if path is not None:
             path.parent.mkdir(parents=True, exist_ok=True)
-            tmp = path.with_name(path.stem + ".tmp.npz")
+            # a name of its own: two processes (executor workers) may compute the same signals at once
+            tmp = path.with_name(f"{path.stem}.{uuid.uuid4().hex[:8]}.tmp.npz")
             np.savez(tmp, _version=np.array(VERSION), **sig)
             tmp.replace(path)  # atomic: a crashed write never leaves a truncated cache file
         return self._remember(key, sig)
