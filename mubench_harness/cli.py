@@ -167,7 +167,13 @@ def cmd_report(ns) -> int:
 
         fmt = {"github": "github", "markdown": "pipe", "latex": "latex_booktabs"}.get(ns.format, "github")
         try:
-            print(render_analysis(load_results(ns.dir), ns.analysis, tolerance=ns.tolerance, tablefmt=fmt))
+            data = load_results(ns.dir)
+            print(render_analysis(data, ns.analysis, tolerance=ns.tolerance, tablefmt=fmt))
+            if ns.plots:
+                from .report.analyses import write_capacity_plots
+
+                written = write_capacity_plots(data, ns.plots, ns.tolerance)
+                print(f"{len(written)} plot files in {ns.plots}", file=sys.stderr)
         except (FileNotFoundError, ValueError) as exc:
             raise BadInput(f"{ns.dir}: {exc}") from None
         return 0

@@ -77,3 +77,12 @@ def test_cli_prints_the_section_and_rejects_bad_input(tmp_path, capsys):
     assert "capacity %" in out and "| randlabel" in out and "supports" in out
     assert main(["report", str(tmp_path), "--analysis", "capacity", "--tolerance", "1.5"]) == 2
     assert "--tolerance must lie in [0, 1)" in capsys.readouterr().err
+
+
+def test_plots_are_written_with_the_section(tmp_path, capsys):
+    store(tmp_path)
+    out = tmp_path / "figs"
+    assert main(["report", str(tmp_path), "--analysis", "capacity", "--plots", str(out)]) == 0
+    png = out / "capacity-toy_blobs-toy_mlp-tiny.png"
+    assert png.stat().st_size > 5000 and (out / "capacity-toy_blobs-toy_mlp-tiny.svg").is_file()
+    assert "2 plot files" in capsys.readouterr().err

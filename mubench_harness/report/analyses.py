@@ -128,6 +128,56 @@ def render_capacity(data: ReportData, tolerance: float = 0.05, tablefmt: str = "
     return "\n".join(out)
 
 
+def plot_capacity(data: ReportData, rows: list[CapacityRow], key: tuple[str, str, str], tolerance: float):
+    """Left: each method's mean test score vs the ratio, the original's, and the line ``tolerance`` below
+    it that defines the capacity. Right: each method's capacity (0: none within tolerance)."""
+    from .plots import _pyplot
+
+    plt = _pyplot()
+    fig, (left, right) = plt.subplots(1, 2, figsize=(10, 3.8))
+    done = [c for c in data.cells if c["status"] == "done" and (c["task"], c["model"], c["scale"]) == key
+            and c["metrics"].get(TEST) is not None]
+    for label in sorted({c["label"] for c in done}):
+        by_ratio: dict[int, list[float]] = {}
+        for c in done:
+            if c["label"] == label:
+                by_ratio.setdefault(c["ratio"], []).append(c["metrics"][TEST])
+        ratios = sorted(by_ratio)
+        means = [sum(by_ratio[r]) / len(by_ratio[r]) for r in ratios]
+        style = dict(color="black", linewidth=2) if label == "original" else {}
+        left.plot(ratios, means, marker="o", label=label, **style)
+        if label == "original":
+            left.plot(ratios, [m - tolerance for m in means], color="black", linestyle=":", label=f"original − {tolerance:g}")
+    left.set(xlabel="deletion ratio %", ylabel="test score (mean over seeds)")
+    left.legend(fontsize="small")
+    mine = [r for r in rows if (r.task, r.model, r.scale) == key]
+    right.bar([r.method for r in mine], [r.capacity or 0 for r in mine])
+    right.set(ylabel="deletion capacity %", title=f"tolerance {tolerance:g}")
+    right.tick_params(axis="x", rotation=30)
+    fig.suptitle("/".join(key))
+    fig.tight_layout()
+    return fig
+
+
+def write_capacity_plots(data: ReportData, out, tolerance: float = 0.05) -> list:
+    """``capacity-<task>-<model>-<scale>.{png,svg}`` in ``out``; returns the paths written."""
+    from pathlib import Path
+
+    from .plots import FORMATS, _pyplot
+
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    rows, written = capacity_rows(data, tolerance), []
+    for key in sorted({(r.task, r.model, r.scale) for r in rows}):
+        fig = plot_capacity(data, rows, key, tolerance)
+        for fmt in FORMATS:
+            path = out / f"capacity-{'-'.join(key)}.{fmt}"
+            fig.savefig(path)
+            written.append(path)
+        _pyplot().close(fig)
+    return written
+
+
 def render_analysis(data: ReportData, name: str, *, tolerance: float = 0.05, tablefmt: str = "github") -> str:
     if name == "capacity":
         return render_capacity(data, tolerance, tablefmt)
