@@ -169,7 +169,7 @@ def cmd_report(ns) -> int:
         try:
             data = load_results(ns.dir)
             print(render_analysis(data, ns.analysis, tolerance=ns.tolerance, tablefmt=fmt))
-            if ns.plots:
+            if ns.plots and ns.analysis == "capacity":
                 from .report.analyses import write_capacity_plots
 
                 written = write_capacity_plots(data, ns.plots, ns.tolerance)
@@ -305,11 +305,13 @@ def parser() -> argparse.ArgumentParser:
     s.add_argument("--metrics", nargs="+", metavar="PATTERN",
                    help="only these values, in this order; shell patterns, e.g. test/score 'forget/*score'")
     s.add_argument("--plots", metavar="OUT", help="also write figures (PNG and SVG) per task × model into OUT")
-    s.add_argument("--analysis", choices=("capacity",),
-                   help="one of the paper's analyses instead of the table: capacity = deletion capacity per method, "
-                        "with the paper's finding checked (README, Analyses)")
+    s.add_argument("--analysis", choices=("capacity", "robustness"),
+                   help="an analysis instead of the table (README, Analyses): capacity = deletion capacity per method, "
+                        "with the paper's finding checked; robustness = the Df score the quantization and relearning "
+                        "attacks give back, against retraining's")
     s.add_argument("--tolerance", type=float, default=0.05,
-                   help="--analysis capacity: largest test-score drop below the original's that still counts (default 0.05)")
+                   help="--analysis capacity: largest test-score drop below the original's that still counts; "
+                        "robustness: how much more than retraining's an attack may give back (default 0.05)")
     s.set_defaults(func=cmd_report)
 
     s = sub.add_parser("leaderboard", help="a static leaderboard site (and leaderboard.json) over run folders")

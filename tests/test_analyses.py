@@ -86,3 +86,31 @@ def test_plots_are_written_with_the_section(tmp_path, capsys):
     png = out / "capacity-toy_blobs-toy_mlp-tiny.png"
     assert png.stat().st_size > 5000 and (out / "capacity-toy_blobs-toy_mlp-tiny.svg").is_file()
     assert "2 plot files" in capsys.readouterr().err
+
+
+def test_robustness_section_compares_each_attack_with_retraining(tmp_path, capsys):
+    s = Store(tmp_path / "results.db")
+    run = s.start_run({}, [])
+    keys = []
+    # retrain: Df 0.5, nothing returns; "shallow" forgets as far but 4-bit rounding gives 0.3 back and
+    # relearning 0.2; "deep" gives back no more than retraining
+    for name, kind, int4, ret in (("retrain", "retrain", 0.5, 0.01), ("shallow", "unlearned", 0.8, 0.2),
+                                  ("deep", "unlearned", 0.52, 0.03)):
+        for seed in (0, 1):
+            keys.append(f"{name}-{seed}")
+            s.finish_cell(CellRecord(keys[-1], kind, "toy_blobs", "toy_mlp", "tiny", name, name, 10, seed, "done",
+                                     metrics={"forget/score": 0.5, "robust/df_score_int8": 0.5, "robust/df_score_int4": int4,
+                                              "robust/relearn_return": ret}), run)
+    s.db.execute("UPDATE runs SET grid = ?", (__import__("json").dumps(keys),))
+    s.db.commit()
+    s.close()
+    assert main(["report", str(tmp_path), "--analysis", "robustness"]) == 0
+    out = capsys.readouterr().out
+    assert "10 % shallow: less robust than retraining (int4 rise, relearn return)" in out
+    assert "10 % deep: as robust as retraining" in out
+    # a run without the attacks: one line, exit 2
+    empty = tmp_path / "plain"
+    empty.mkdir()
+    store(empty)
+    assert main(["report", str(empty), "--analysis", "robustness"]) == 2
+    assert "name them under metrics:" in capsys.readouterr().err
