@@ -15,7 +15,7 @@ one ``.npy`` file per column in a folder named by a hash of everything the encod
 A manifest records each file's SHA-256, checked on every read: an entry that does not match (a
 truncated write, bytes changed on disk) is rebuilt with a warning, never used. Entries are written to a
 temporary folder and renamed into place, so two processes filling the same entry never read a partial one.
-Columns larger than ``MUBENCH_SPILL_BYTES`` stay memory-mapped (:class:`~mubench_harness.data.DiskColumn`)
+Columns the task spilled (``column_buffer``) that are larger than ``MUBENCH_SPILL_BYTES`` stay memory-mapped (:class:`~mubench_harness.data.DiskColumn`)
 instead of being read into memory.
 """
 from __future__ import annotations
@@ -36,7 +36,7 @@ import torch
 from .data import DEFAULT_SPILL_BYTES, DiskColumn, Rows
 
 #: bump when the layout of a cache entry changes: older entries are then never read
-VERSION = 1
+VERSION = 2
 _CHUNK = 1 << 22
 
 
@@ -158,7 +158,8 @@ class EncodeCache:
                     if array is None:
                         return None
                     np.save(file, array, allow_pickle=False)
-                manifest["columns"][name] = {"file": file.name, "sha256": _sha256_file(file)}
+                manifest["columns"][name] = {"file": file.name, "sha256": _sha256_file(file),
+                                             "spills": isinstance(col, DiskColumn)}
             (tmp / "manifest.json").write_text(json.dumps(manifest))
             try:
                 tmp.rename(entry)
@@ -180,7 +181,9 @@ class EncodeCache:
                 file = entry / meta["file"]
                 if verify and _sha256_file(file) != meta["sha256"]:
                     raise ValueError(f"{file.name} does not match its recorded SHA-256")
-                if file.stat().st_size > limit:
+                # only a column the task itself let spill (column_buffer) comes back memory-mapped:
+                # row ids, labels and the like are read whole by splits, methods and metrics
+                if meta.get("spills") and file.stat().st_size > limit:
                     columns[name] = DiskColumn(file, meta["sha256"])  # memory-mapped, read batch by batch
                 elif memory is not None and not isinstance(memory.columns[name], DiskColumn):
                     columns[name] = memory.columns[name]  # just written from these very tensors

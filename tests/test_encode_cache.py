@@ -9,7 +9,7 @@ from pydantic import BaseModel
 
 from mubench_harness.config import validate
 from mubench_harness.contracts import Built
-from mubench_harness.data import DiskColumn
+from mubench_harness.data import SPILL_DIR, DiskColumn, Rows, column_buffer
 from mubench_harness.encode_cache import EncodeCache, encode_key
 from mubench_harness.hf import word_tokenizer
 from mubench_harness.runner import run_benchmark
@@ -85,15 +85,32 @@ def test_hits_return_the_same_rows_and_a_damaged_entry_is_rebuilt(tmp_path, caps
     assert cache.hits == 1 and cache.encoded_rows == 0  # the rebuilt entry is good again
 
 
+class Spilling(Demo):
+    """Writes its token ids through column_buffer, as the video and image-pair tasks write their clips."""
+
+    def encode(self, dataset, built):
+        rows = super().encode(dataset, built)
+        ids = rows["input_ids"].numpy()
+        buffer = column_buffer(ids.shape, ids.dtype)
+        buffer.write(0, ids)
+        return Rows({**rows.columns, "input_ids": buffer.finish()})
+
+
 def test_large_columns_come_back_memory_mapped(tmp_path, monkeypatch):
     monkeypatch.setenv("MUBENCH_SPILL_BYTES", "0")
-    task, data, b = Demo(Args()), text_rows(), built()
-    expected = task.encode(data, b)
-    rows = EncodeCache(tmp_path).encode(task, data, b)
+    token = SPILL_DIR.set(tmp_path / "spill")
+    try:
+        task, data, b = Spilling(Args()), text_rows(), built()
+        expected = task.encode(data, b)
+        rows = EncodeCache(tmp_path / "cache").encode(task, data, b)
+    finally:
+        SPILL_DIR.reset(token)
     assert isinstance(rows["input_ids"], DiskColumn)
-    assert torch.equal(rows["input_ids"].materialize(), expected["input_ids"])
+    # what the task kept in memory stays there: ids and labels are read whole (splits, chance level)
+    assert isinstance(rows["labels"], torch.Tensor) and isinstance(rows["idx"], torch.Tensor)
+    assert torch.equal(rows["input_ids"].materialize(), expected["input_ids"].materialize())
     assert torch.equal(next(rows.select([2, 0]).batches(2))["labels"], expected["labels"][[2, 0]])
-    assert EncodeCache(tmp_path).encode(task, data, b).digest() == rows.digest()  # stable across runs
+    assert EncodeCache(tmp_path / "cache").encode(task, data, b).digest() == rows.digest()  # stable across runs
 
 
 @pytest.mark.parametrize("bad", ["manifest.json"])
