@@ -10,7 +10,7 @@ import pytest
 from conftest import ROOT, mubench_cmd
 from mubench_harness.cli import main, parser
 
-COMMANDS = ["plugins", "list", "validate", "run", "report", "splits", "plan", "new-plugin"]
+COMMANDS = ["plugins", "list", "validate", "run", "report", "splits", "plan", "leaderboard", "new-plugin"]
 
 
 def run(args, env, **kw):

@@ -52,7 +52,9 @@ def test_good_file_and_defaults(tmp_path, registry):
     assert b.device == "cpu" and b.distributed.backend == "none"
     assert v.task_args["toy_blobs"].n_train == 100 and v.task_args["toy_blobs"].num_classes == 4  # own defaults
     assert v.unlearner_args["ascent"].lr == 0.01
-    assert v.metric_names == [s.name for s in registry.specs("metrics")]  # default: every installed metric
+    # default: every installed metric but the opt-in ones (the robustness attacks cost extra passes)
+    assert v.metric_names == [s.name for s in registry.specs("metrics") if not s.opt_in]
+    assert {"quantization", "relearning"} <= {s.name for s in registry.specs("metrics") if s.opt_in}
     assert v.output_dir.as_posix() == "runs/t"
 
 
