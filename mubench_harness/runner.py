@@ -149,7 +149,8 @@ def run_benchmark(v: Validated, output_dir: str | Path | None = None, *, progres
 
     from tqdm.auto import tqdm
 
-    from .execution import Runtime, check_checkpoints, load_tasks
+    from .execution import Runtime
+    from .preflight import check_checkpoints, load_tasks
 
     executor = make_executor(v, executor_name)  # an unknown executor is bad input: before anything starts
     from .resources import build_device
