@@ -22,6 +22,8 @@ from pathlib import Path
 import pytest
 import torch
 
+pytestmark = pytest.mark.needs_shipped_plugins  # runs the shipped tasks/families/methods
+
 DRIVER = Path(__file__).with_name("distributed_cell.py")
 METHODS = ["neggrad", "scrub", "salun", "lora"]
 

@@ -10,6 +10,8 @@ import pytest
 
 from mubench_harness.testing import build_task
 
+pytestmark = pytest.mark.needs_shipped_plugins  # runs the shipped tasks/families/methods
+
 HUB = Path(__file__).resolve().parent / "fixtures" / "hub"
 
 

@@ -14,6 +14,8 @@ import pytest
 
 from conftest import ROOT, mubench_cmd
 
+pytestmark = pytest.mark.needs_shipped_plugins  # runs the shipped tasks/families/methods
+
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 needs_chromium = pytest.mark.skipif(CHROMIUM is None, reason="no chromium on PATH (Debian: apt-get install chromium)")
 

@@ -16,6 +16,8 @@ from mubench_harness.context import UnlearnContext
 from mubench_harness.testing import build_family, build_task, registry
 from mubench_harness.unlearning.scope import CONVS
 
+pytestmark = pytest.mark.needs_shipped_plugins  # runs the shipped tasks/families/methods
+
 CASES = {
     "cnn-resnet": ("cifar100", "resnet"),
     "cnn-mobilenetv2": ("cifar100", "mobilenetv2"),

@@ -51,6 +51,7 @@ def test_lr_search_needs_the_paper_rule(tmp_path):
         validate(_bench(tmp_path, rule="authors"))
 
 
+@pytest.mark.needs_shipped_plugins
 def test_search_scores_validation_rows_only_and_is_recorded(tmp_path, monkeypatch):
     from mubench_harness.execution import Runtime
     from mubench_harness.runner import expand_grid, run_benchmark

@@ -17,6 +17,8 @@ from mubench_harness.unlearning.corruption import retain_subset
 from mubench_harness.unlearning.curriculum import SuperLoss
 from mubench_harness.unlearning.terms import Term, distill
 
+pytestmark = pytest.mark.needs_shipped_plugins  # runs the shipped tasks/families/methods
+
 
 def make(name, **args):
     spec = registry().get("unlearners", name)

@@ -224,6 +224,8 @@ from mubench_harness.config import validate
 from mubench_harness.execution import Runtime
 from mubench_harness.runner import expand_grid
 
+pytestmark = pytest.mark.needs_shipped_plugins  # runs the shipped tasks/families/methods
+
 v = validate(sys.argv[1])
 cell = next(c for c in expand_grid(v) if c.kind == "unlearned")
 rt = Runtime(v, Path(sys.argv[2]) / "probe", store=None, progress=False)

@@ -12,6 +12,8 @@ from mubench_harness.plugins import load_registry
 from mubench_harness.runner import expand_grid
 from mubench_harness.training_recipes import training_recipe
 
+pytestmark = pytest.mark.needs_shipped_plugins  # runs the shipped tasks/families/methods
+
 ROOT = Path(__file__).resolve().parents[1]
 
 

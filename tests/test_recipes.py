@@ -15,6 +15,8 @@ from mubench_harness.runner import run_benchmark, run_config
 from mubench_harness.training import OptimizerConfig
 from mubench_harness.training_recipes import benchmark_recipes, mubench_unlearning, training_recipe
 
+pytestmark = pytest.mark.needs_shipped_plugins  # runs the shipped tasks/families/methods
+
 ROOT = Path(__file__).resolve().parents[1]
 
 

@@ -3,6 +3,8 @@ attacks change a copy and never the model, 8 bits barely moves the original, an 
 nothing to relearn, and a model retrained without Df stays below the original after the relearning attack."""
 from __future__ import annotations
 
+import pytest
+
 import functools
 
 import numpy as np
@@ -94,6 +96,7 @@ def test_without_models_the_attacks_are_na_with_a_reason():
     assert all(v is None for v in out.values()) and "robust/relearn_return" in ev.na_reasons
 
 
+@pytest.mark.needs_shipped_plugins
 def test_attacks_are_opt_in():
     from pathlib import Path
 
