@@ -14,6 +14,8 @@ from mubench_harness.cli import main
 from mubench_harness.config import ConfigError, validate
 from mubench_harness.splits import DeletionFileError, FileDeletionSet, deletion_order, forget_indices, mubench_txt
 
+pytestmark = pytest.mark.needs_shipped_plugins  # runs the shipped tasks/families/methods
+
 FIXTURES = Path(__file__).parent / "fixtures" / "mubench_release"
 LISTED = [37, 4, 91, 12, 60, 3, 77, 45, 28, 99]  # tests/fixtures/mubench_release/df/toy_blobs.txt
 
@@ -223,8 +225,6 @@ from pathlib import Path
 from mubench_harness.config import validate
 from mubench_harness.execution import Runtime
 from mubench_harness.runner import expand_grid
-
-pytestmark = pytest.mark.needs_shipped_plugins  # runs the shipped tasks/families/methods
 
 v = validate(sys.argv[1])
 cell = next(c for c in expand_grid(v) if c.kind == "unlearned")
