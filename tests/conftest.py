@@ -87,3 +87,24 @@ def pytest_collection_modifyitems(config, items):
                                        f"e.g. {missing[0]}); the .venv suite runs it")
         for item in marked:
             item.add_marker(skip)
+
+
+def memorising_toy(n_test: int, retrain_seeds=(0,)):
+    """Overlapping blobs (spread 2.5, 400 training rows) and the small MLP: the training set can only be
+    fitted by memorising it, so Df scores ~1 on the original and membership is detectable. Returns the
+    task, the built family, the encoded train/test/forget/retain rows (unified 10 % Df, split seed 42),
+    the original, and one retrained model (same recipe on Dr from the starting weights) per seed."""
+    from mubench_harness import testing
+    from mubench_harness.splits import forget_indices, retain_indices
+
+    task = testing.build_task("toy_blobs", spread=2.5, n_train=400, n_test=n_test)
+    family = testing.build_family("toy_mlp")
+    data = task.load("mini")
+    built = family.build(task, "small", init="pretrained", seed=0)
+    train, test = task.encode(data["train"], built), task.encode(data["test"], built)
+    f = forget_indices(len(train), 10, 42, data["train"]["label"])
+    rows = {"train": train, "test": test, "forget": train.select(f), "retain": train.select(retain_indices(len(train), f))}
+    original = testing.train_original(task, built, train, seed=0)
+    retrains = [testing.train_original(task, family.build(task, "small", init="pretrained", seed=s), rows["retain"], seed=s)
+                for s in retrain_seeds]
+    return task, built, rows, original, retrains

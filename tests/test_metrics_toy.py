@@ -14,28 +14,16 @@ import torch
 from mubench_harness import testing
 from mubench_harness.metrics import Evaluation
 from mubench_harness.signals import SignalCache
-from mubench_harness.splits import forget_indices, retain_indices
+from conftest import memorising_toy
 
 # Overlapping blobs and the wider MLP: the training set can only be fitted by memorising it, so membership
 # is detectable (with the default toy, test accuracy is within a few points of training accuracy and
 # every attack sits near chance). 2400 test rows give 1200 non-members per half: enough for TPR at 1 % FPR.
-TOY = dict(spread=2.5, n_train=400, n_test=2400)
-SCALE = "small"
-
-
 @functools.lru_cache(maxsize=1)
 def toy_models():
-    task = testing.build_task("toy_blobs", **TOY)
-    family = testing.build_family("toy_mlp")
-    data = task.load("mini")
-    built = family.build(task, SCALE, init="pretrained", seed=0)
-    train, test = task.encode(data["train"], built), task.encode(data["test"], built)
-    f = forget_indices(len(train), 10, 42, data["train"]["label"])
-    forget, retain = train.select(f), train.select(retain_indices(len(train), f))
-    original = testing.train_original(task, built, train, seed=0)
-    # retrain = the same recipe on Dr from the starting weights; a second seed is RMIA's OUT model
-    retrains = [testing.train_original(task, family.build(task, SCALE, init="pretrained", seed=s), retain, seed=s)
-                for s in (0, 1)]
+    # a second retrain seed is RMIA's OUT model
+    task, built, rows, original, retrains = memorising_toy(n_test=2400, retrain_seeds=(0, 1))
+    test, forget, retain = rows["test"], rows["forget"], rows["retain"]
     g = torch.Generator().manual_seed(0)
     retain_sample = retain.select(torch.randperm(len(retain), generator=g)[: min(len(retain), len(test))].sort().values)
     cache = SignalCache()

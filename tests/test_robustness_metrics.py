@@ -10,31 +10,18 @@ import functools
 import numpy as np
 import torch
 
-from mubench_harness import testing
 from mubench_harness.metrics import Evaluation, ModelAccess
 from mubench_harness.metrics.builtin import RelearnArgs
 from mubench_harness.metrics.robustness import Quantization, Relearning, quantize_weights_
 from mubench_harness.signals import SignalCache, weights_hash
-from mubench_harness.splits import forget_indices, retain_indices
+from conftest import memorising_toy
 
-# overlapping blobs: the original memorises its training set, so Df (10 %) scores ~1 on it while a
-# model retrained on Dr alone scores clearly lower there (the gap the relearning attack could close)
-TOY = dict(spread=2.5, n_train=400, n_test=400)
-SCALE = "small"
-
-
+# the original memorises its training set, so Df (10 %) scores ~1 on it while a model retrained on Dr
+# alone scores clearly lower there (the gap the relearning attack could close)
 @functools.lru_cache(maxsize=1)
 def toy():
-    task = testing.build_task("toy_blobs", **TOY)
-    family = testing.build_family("toy_mlp")
-    data = task.load("mini")
-    built = family.build(task, SCALE, init="pretrained", seed=0)
-    train, test = task.encode(data["train"], built), task.encode(data["test"], built)
-    f = forget_indices(len(train), 10, 42, data["train"]["label"])
-    forget, retain = train.select(f), train.select(retain_indices(len(train), f))
-    original = testing.train_original(task, built, train, seed=0)
-    retrain = testing.train_original(task, family.build(task, SCALE, init="pretrained", seed=0), retain, seed=0)
-    splits = {"test": test, "forget": forget, "retain": retain}
+    task, built, rows, original, (retrain,) = memorising_toy(n_test=400)
+    splits = {name: rows[name] for name in ("test", "forget", "retain")}
     return task, built, splits, original, retrain
 
 
