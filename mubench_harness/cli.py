@@ -163,16 +163,14 @@ def cmd_report(ns) -> int:
         print(compare_table(rows, a, b, tablefmt=fmt))
         return 0
     if ns.analysis:
-        from .report.analyses import render_analysis
+        from .report.analyses import render_analysis, write_analysis_plots
 
         fmt = {"github": "github", "markdown": "pipe", "latex": "latex_booktabs"}.get(ns.format, "github")
         try:
             data = load_results(ns.dir)
             print(render_analysis(data, ns.analysis, tolerance=ns.tolerance, tablefmt=fmt))
-            if ns.plots and ns.analysis == "capacity":
-                from .report.analyses import write_capacity_plots
-
-                written = write_capacity_plots(data, ns.plots, ns.tolerance)
+            if ns.plots:
+                written = write_analysis_plots(data, ns.analysis, ns.plots, tolerance=ns.tolerance)
                 print(f"{len(written)} plot files in {ns.plots}", file=sys.stderr)
         except (FileNotFoundError, ValueError) as exc:
             raise BadInput(f"{ns.dir}: {exc}") from None
@@ -305,10 +303,11 @@ def parser() -> argparse.ArgumentParser:
     s.add_argument("--metrics", nargs="+", metavar="PATTERN",
                    help="only these values, in this order; shell patterns, e.g. test/score 'forget/*score'")
     s.add_argument("--plots", metavar="OUT", help="also write figures (PNG and SVG) per task × model into OUT")
-    s.add_argument("--analysis", choices=("capacity", "robustness"),
-                   help="an analysis instead of the table (README, Analyses): capacity = deletion capacity per method, "
-                        "with the paper's finding checked; robustness = the Df score the quantization and relearning "
-                        "attacks give back, against retraining's")
+    from .report.analyses import ANALYSES
+
+    s.add_argument("--analysis", choices=tuple(ANALYSES),
+                   help="an analysis instead of the table (README, Analyses): "
+                        + "; ".join(f"{a.name} = {a.help}" for a in ANALYSES.values()))
     s.add_argument("--tolerance", type=float, default=0.05,
                    help="--analysis capacity: largest test-score drop below the original's that still counts; "
                         "robustness: how much more than retraining's an attack may give back (default 0.05)")

@@ -1,28 +1,15 @@
-"""The paper's analyses as report sections (``mubench report DIR --analysis NAME``).
-
-Each section is a table computed from a run folder's cells plus a *finding*: one of the paper's
-qualitative claims, checked against these numbers by a rule printed next to it, so a reader sees
-whether this run supports the claim, contradicts it, or cannot test it (a method missing).
-
-``capacity`` — deletion capacity (MU-Bench §"deletion capacity"): for each (task, model, scale,
-method), the largest deletion ratio whose mean test score over seeds stays within ``tolerance``
-(absolute, in score units) of the original's test score at the same ratio. A gain never counts
-against a method: only a drop of more than ``tolerance`` does.
-
-``robustness`` — is the forgetting real? (beyond the paper): per method, how much of the Df score
-returns under the ``quantization`` and ``relearning`` metrics, next to what returns for the retrained
-model of the same cells; a method's forgetting counts as robust where no return exceeds retraining's
-by more than ``tolerance``.
-"""
+"""Deletion capacity (MU-Bench §"deletion capacity"): for each (task, model, scale, method), the
+largest deletion ratio whose mean test score over seeds stays within ``tolerance`` (absolute, in score
+units) of the original's test score at the same ratio. A gain never counts against a method: only a
+drop of more than ``tolerance`` does."""
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ..stats import Summary, interval_rule, summarize
-from .load import ReportData
+from ...stats import Summary, interval_rule, summarize
+from ..load import ReportData
+from .common import TEST, ci, save_figures
 
-ANALYSES = ("capacity", "robustness")
-TEST = "test/score"
 #: the paper's claim (deletion-capacity analysis): RandLabel and SalUn delete more than SCRUB before
 #: the test score breaks, and Bad-T the least of all methods
 CAPACITY_CLAIM = "RandLabel and SalUn have a larger deletion capacity than SCRUB; Bad-T has the smallest"
@@ -101,14 +88,6 @@ def capacity_finding(rows: list[CapacityRow]) -> list[str]:
     return lines
 
 
-def _ci(s: Summary | None) -> str:
-    if s is None:
-        return "n/a"
-    if s.n == 1:
-        return f"{s.mean:.4g} (1 seed)"
-    return f"{s.mean:.4g} [{s.ci_low:.4g}, {s.ci_high:.4g}]"
-
-
 def render_capacity(data: ReportData, tolerance: float = 0.05, tablefmt: str = "github") -> str:
     from tabulate import tabulate
 
@@ -119,7 +98,7 @@ def render_capacity(data: ReportData, tolerance: float = 0.05, tablefmt: str = "
     if len(ratios) < 2:
         raise ValueError(f"deletion capacity needs at least two deletion ratios; this run has {ratios}")
     body = [[r.task, r.model, r.scale, r.method, ", ".join(map(str, r.ratios)),
-             "none" if r.capacity is None else r.capacity, _ci(r.test), _ci(r.original), _ci(r.drop)] for r in rows]
+             "none" if r.capacity is None else r.capacity, ci(r.test), ci(r.original), ci(r.drop)] for r in rows]
     head = ["task", "model", "scale", "method", "ratios %", "capacity %", "test at capacity", "original test", "drop"]
     out = [f"Deletion capacity (tolerance {tolerance:g}): the largest ratio whose mean test score over seeds is at most "
            f"{tolerance:g} below the original's at that ratio; 'none': every tested ratio drops more.",
@@ -136,7 +115,7 @@ def render_capacity(data: ReportData, tolerance: float = 0.05, tablefmt: str = "
 def plot_capacity(data: ReportData, rows: list[CapacityRow], key: tuple[str, str, str], tolerance: float):
     """Left: each method's mean test score vs the ratio, the original's, and the line ``tolerance`` below
     it that defines the capacity. Right: each method's capacity (0: none within tolerance)."""
-    from .plots import _pyplot
+    from ..plots import _pyplot
 
     plt = _pyplot()
     fig, (left, right) = plt.subplots(1, 2, figsize=(10, 3.8))
@@ -166,74 +145,7 @@ def plot_capacity(data: ReportData, rows: list[CapacityRow], key: tuple[str, str
 
 def write_capacity_plots(data: ReportData, out, tolerance: float = 0.05) -> list:
     """``capacity-<task>-<model>-<scale>.{png,svg}`` in ``out``; returns the paths written."""
-    from pathlib import Path
-
-    from .plots import FORMATS, _pyplot
-
-    out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
     rows, written = capacity_rows(data, tolerance), []
     for key in sorted({(r.task, r.model, r.scale) for r in rows}):
-        fig = plot_capacity(data, rows, key, tolerance)
-        for fmt in FORMATS:
-            path = out / f"capacity-{'-'.join(key)}.{fmt}"
-            fig.savefig(path)
-            written.append(path)
-        _pyplot().close(fig)
+        written += save_figures(plot_capacity(data, rows, key, tolerance), out, f"capacity-{'-'.join(key)}")
     return written
-
-
-#: (column, how it is computed from a cell's metrics): how much Df score each attack gives back
-RETURNS = {
-    "int8 rise": lambda m: _diff(m.get("robust/df_score_int8"), m.get("forget/score")),
-    "int4 rise": lambda m: _diff(m.get("robust/df_score_int4"), m.get("forget/score")),
-    "relearn return": lambda m: m.get("robust/relearn_return"),
-}
-
-
-def _diff(a, b):
-    return None if a is None or b is None else a - b
-
-
-def render_robustness(data: ReportData, tolerance: float = 0.05, tablefmt: str = "github") -> str:
-    from tabulate import tabulate
-
-    done = [c for c in data.cells if c["status"] == "done" and c["kind"] != "original"]
-    if not any(c["metrics"].get("robust/relearn_return") is not None or c["metrics"].get("robust/df_score_int8")
-               is not None for c in done):
-        raise ValueError("no quantization or relearning values in these results (name them under metrics:)")
-    groups: dict[tuple, list[dict]] = {}
-    for c in done:
-        groups.setdefault((c["task"], c["model"], c["scale"], c["ratio"], c["label"]), []).append(c)
-    means: dict[tuple, dict[str, Summary | None]] = {
-        key: {name: summarize([f(c["metrics"]) for c in cells]) for name, f in RETURNS.items()}
-        for key, cells in groups.items()}
-    body, verdicts = [], []
-    for key in sorted(means):
-        task, model, scale, ratio, label = key
-        ref = means.get((task, model, scale, ratio, "retrain"))
-        body.append([task, model, scale, ratio, label, *(_ci(means[key][n]) for n in RETURNS)])
-        if label == "retrain" or ref is None:
-            continue
-        worse = [n for n in RETURNS if means[key][n] is not None and ref[n] is not None
-                 and means[key][n].mean > ref[n].mean + tolerance]
-        verdicts.append(f"- {task}/{model}/{scale} {ratio} % {label}: "
-                        + (f"less robust than retraining ({', '.join(worse)})" if worse else "as robust as retraining"))
-    head = ["task", "model", "scale", "ratio %", "method", *RETURNS]
-    return "\n".join([
-        "Robustness of forgetting: Df score given back by each attack (mean over seeds, 95 % interval); "
-        "int{8,4} rise = Df score after quantisation − Df score, relearn return = robust/relearn_return.",
-        tabulate(body, headers=head, tablefmt=tablefmt, disable_numparse=True),
-        "",
-        "Finding (beyond the paper; Zhang et al. 2024 and Lynch et al. 2024 report that unlearned LLMs give back "
-        "forgotten knowledge under both attacks): is each method's forgetting as robust as retraining's?",
-        f"Rule: robust where no mean return exceeds the retrain row's of the same cells by more than {tolerance:g}.",
-        *(verdicts or ["- not testable (no retrain rows beside the methods)"])])
-
-
-def render_analysis(data: ReportData, name: str, *, tolerance: float = 0.05, tablefmt: str = "github") -> str:
-    if name == "capacity":
-        return render_capacity(data, tolerance, tablefmt)
-    if name == "robustness":
-        return render_robustness(data, tolerance, tablefmt)
-    raise ValueError(f"unknown analysis {name!r}; choose one of {', '.join(ANALYSES)}")
