@@ -69,6 +69,10 @@ def cmd_validate(ns) -> int:
     from .config import validate
 
     v = validate(ns.file)
+    if ns.data:  # the local downloads must be there now: the first missing one is the located error
+        from .preflight import check_downloads
+
+        check_downloads(v)
     from .runner import expand_grid
 
     cells = expand_grid(v)
@@ -86,6 +90,10 @@ def cmd_validate(ns) -> int:
 
     for line in paper_mode_notes(v):
         print(f"note: {line}")
+    from .preflight import missing_downloads
+
+    for _, task, field, path, origin in missing_downloads(v):  # on stderr: stdout stays the verdict
+        print(f"needs local download: {path} for {task} ({field}; from {origin})", file=sys.stderr)
     return 0
 
 
@@ -282,6 +290,8 @@ def parser() -> argparse.ArgumentParser:
 
     s = sub.add_parser("validate", help="check a benchmark file (structure, then against the installed plugins)")
     s.add_argument("file")
+    s.add_argument("--data", action="store_true",
+                   help="local downloads the file names must be on disk (without: missing ones are listed)")
     s.set_defaults(func=cmd_validate)
 
     s = sub.add_parser("run", help="run a benchmark (finished cells are skipped)")

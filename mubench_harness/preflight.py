@@ -1,9 +1,10 @@
-"""What `mubench run` reads before it creates anything: every pending task's data, each task's
-deletion-set file, every local checkpoint's safetensors header. Bad input here is one located line
+"""What `mubench run` reads before it creates anything: every pending task's local downloads and data,
+each task's deletion-set file, every local checkpoint's safetensors header. Bad input here is one located line
 (exit status 2) and no output folder."""
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 from typing import Any
 
 from .config import Validated
@@ -11,6 +12,7 @@ from .contracts import Task
 from .located import value_loc
 from .release import checkpoint_of
 from .resources import check_checkpoint, local_checkpoint
+from .specs import downloads_of
 
 #: what a task's ``load`` raises on data it cannot read (a missing file, a wrong column or type): bad input
 DATA_ERRORS = (ValueError, TypeError, KeyError, IndexError, OSError)
@@ -19,6 +21,7 @@ DATA_ERRORS = (ValueError, TypeError, KeyError, IndexError, OSError)
 def load_tasks(v: Validated, names) -> dict[str, tuple[Task, Any]]:
     """The task objects and loaded ``DatasetDict``s of ``names``, read before any cell starts, so data
     that cannot be read stops ``mubench run`` with one located line (exit 2) and nothing created."""
+    check_downloads(v, names)
     loaded = {}
     for name in names:
         i, entry = next((i, t) for i, t in enumerate(v.bench.tasks) if t.name == name)
@@ -36,6 +39,29 @@ def load_tasks(v: Validated, names) -> dict[str, tuple[Task, Any]]:
                                      f"{type(exc).__name__}: {detail}") from exc
         check_deletion_file(v, i, task, loaded[name][1]["train"])
     return loaded
+
+
+def missing_downloads(v: Validated, names=None) -> list[tuple[int, str, str, str, str]]:
+    """``(task index, task, arg, path as the file writes it, where it comes from)`` of every local download
+    the tasks ``names`` (all: None) name that is not on disk."""
+    out = []
+    for i, t in enumerate(v.bench.tasks):
+        if names is None or t.name in names:
+            entry = v.doc.data["tasks"][i]
+            written = (entry.get("args") if isinstance(entry, dict) else None) or {}
+            out += [(i, t.name, field, str(written.get(field, path)), marker.origin)
+                    for field, path, marker in downloads_of(v.task_args[t.name]) if not Path(path).exists()]
+    return out
+
+
+def check_downloads(v: Validated, names=None) -> None:
+    """A local download that is not there: one line located at its argument (``mubench run`` before any
+    data is read, ``mubench validate --data``)."""
+    missing = missing_downloads(v, names)
+    if missing:
+        i, task, field, path, origin = missing[0]
+        raise v.doc.error(value_loc(v.doc, ("tasks", i, "args", field)),
+                          f"{task}: argument {field}: local download {path!r} is not there (get it from {origin})")
 
 
 def check_deletion_file(v: Validated, i: int, task: Task, train) -> None:

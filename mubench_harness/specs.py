@@ -52,6 +52,50 @@ def _hub_id_or_path(value: str, info: ValidationInfo) -> str:
 #: validate`` located at the value, not a failure once the run has started. Stored absolute.
 LocalPath = Annotated[str, AfterValidator(_existing_path)]
 
+@dataclass(frozen=True)
+class Download:
+    """Marks an args field as a :func:`local_download`; ``origin`` says where the data comes from."""
+
+    origin: str
+
+
+def _download_path(value: str, info: ValidationInfo) -> str:
+    path, _ = _resolve(value, info)
+    return str(path.resolve())
+
+
+def local_download(origin: str) -> Any:
+    """The type of an args field naming data the user downloads by hand (no hub copy of the size the
+    paper used: BLURB's DDI pairs, UCF101's videos...). Unlike a :data:`LocalPath`, a missing path is no
+    error of ``mubench validate``, which lists it with ``origin`` (``--data`` makes it one): a benchmark
+    file is valid on a clean checkout. Where the data is read (``mubench run``'s preflight, before anything
+    is created) a missing download is one located line. Stored absolute, as a LocalPath."""
+    return Annotated[str, AfterValidator(_download_path), Download(origin)]
+
+
+def _download_marker(annotation: Any) -> Download | None:
+    """The :class:`Download` inside a field's annotation (``local_download(...) | None`` included)."""
+    for meta in getattr(annotation, "__metadata__", ()):
+        if isinstance(meta, Download):
+            return meta
+    for arg in getattr(annotation, "__args__", ()) or ():
+        found = _download_marker(arg)
+        if found is not None:
+            return found
+    return None
+
+
+def downloads_of(args: BaseModel) -> list[tuple[str, str, Download]]:
+    """``(field, absolute path, marker)`` of every local-download field ``args`` sets."""
+    out = []
+    for name, info in type(args).model_fields.items():
+        marker = _download_marker(info.annotation)
+        value = getattr(args, name)
+        if marker is not None and isinstance(value, str):
+            out.append((name, value, marker))
+    return out
+
+
 #: An args field naming a hub repository id or a local folder (what ``from_pretrained`` takes): a value
 #: that starts with ``.``, ``/`` or ``~``, or names an existing path, is a :data:`LocalPath`.
 HubIdOrPath = Annotated[str, AfterValidator(_hub_id_or_path)]

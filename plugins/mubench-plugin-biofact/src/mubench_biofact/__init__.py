@@ -7,7 +7,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, model_validat
 
 from mubench_harness import hookimpl
 from mubench_harness.generative.settings import Decoding, fill_source_defaults
-from mubench_harness.specs import HubIdOrPath, LocalPath, TaskSpec, TrainRecipe
+from mubench_harness.specs import HubIdOrPath, TaskSpec, TrainRecipe, local_download
 
 #: The LLMs are taken as given (no original is trained): this recipe sizes the budget's one epoch. It is
 #: the models' own instruction tuning, tatsu-lab/stanford_alpaca README: AdamW lr 2e-5 (13B: 1e-5), batch
@@ -24,12 +24,17 @@ GENERATION = {"mini": {"decoding": Decoding(max_new_tokens=24)},
               "hub": {"decoding": Decoding(max_new_tokens=512, batch_size=8)}}
 
 
+#: FActScore's labelled people have no canonical hub copy: a local download
+FActScoreFile = local_download("FActScore (github.com/shmsw25/FActScore, its download_data script): "
+                               "data/labeled/ChatGPT.jsonl, the 183 people with human-labelled atomic facts")
+
+
 class Args(BaseModel):
     model_config = ConfigDict(extra="forbid")
     hub_id: str | None = Field(None, description="dataset id with people and facts (columns name, facts[, biography]; "
                                "or FActScore's labelled JSONL: topic, annotations). No canonical hub copy exists: "
                                "name one, or a local file with path")
-    path: LocalPath | None = Field(None, description="local JSON/JSONL/parquet file (or folder) of people and their facts")
+    path: FActScoreFile | None = Field(None, description="local JSON/JSONL/parquet file (or folder) of people and their facts")
     test_fraction: float = Field(0.2, ge=0.0, lt=1.0, description="people held out as the test split (seeded)")
     split_seed: int = Field(0, description="seed of the train/test split of people")
     prompt_template: str = Field("Question: Tell me a bio of {name}.", description="the prompt; {name} is the person")

@@ -2,7 +2,7 @@
 from pydantic import BaseModel, ConfigDict, Field
 
 from mubench_harness import hookimpl
-from mubench_harness.specs import LocalPath, MethodAdjustment, MetricSpec, TaskSpec, TrainRecipe, UnlearningRecipe
+from mubench_harness.specs import MethodAdjustment, MetricSpec, TaskSpec, TrainRecipe, UnlearningRecipe, local_download
 
 #: CLU-UML/MU-Bench experiment/ddi2013/gen_config.py: the HF Trainer (AdamW), lr 5e-5, batch 32, 20 epochs
 #: to train, max 128 tokens, best epoch by accuracy
@@ -16,13 +16,19 @@ UNLEARNING = UnlearningRecipe(lr=5e-5, epochs=8, batch_size=32, source=_SRC, met
 RELATIONS = ("false", "mechanism", "effect", "advise", "int")
 
 
+#: BLURB's DDI-2013 pairs (25,296 training pairs) exist on no hub at that size: a local download
+BlurbDDI = local_download("BLURB (microsoft.github.io/BLURB): its DDI-2013 {train,dev,test}.tsv, the files the "
+                          "MU-Bench authors read from mubench/raw_data/ddi")
+
+
 class Ddi2013Args(BaseModel):
     model_config = ConfigDict(extra="forbid")
     hub_id: str = Field(
         "OpenMed/DDI-Corpus-Processed",
         description="hub dataset id: one row per drug pair (sentence, drug1, drug2, relation) as in "
         "OpenMed/DDI-Corpus-Processed, or BLURB-style rows whose sentence already marks both drugs @DRUG$")
-    path: LocalPath | None = Field(None, description="local mirror: a DatasetDict.save_to_disk folder, or a folder of data files")
+    path: BlurbDDI | None = Field(None, description="local copy read instead of the hub: BLURB's {train,dev,test}.tsv, "
+                                  "a DatasetDict.save_to_disk folder, or a folder of data files")
     max_length: int = Field(256, ge=8, le=4096, description="tokens per sentence (longer ones are truncated)")
     mini_train: int = Field(1200, ge=50, description="mini source: training pairs")
     mini_test: int = Field(600, ge=25, description="mini source: test pairs")

@@ -5,7 +5,7 @@ Registration only; the implementation (``mubench_nlvr2.task``) is imported when 
 from pydantic import BaseModel, ConfigDict, Field
 
 from mubench_harness import hookimpl
-from mubench_harness.specs import LocalPath, TaskSpec, TrainRecipe, UnlearningRecipe
+from mubench_harness.specs import LocalPath, TaskSpec, TrainRecipe, UnlearningRecipe, local_download
 
 #: CLU-UML/MU-Bench experiment/nlvr2/gen_config.py: lr 1e-5, batch 32, 20 epochs (the HF Trainer, AdamW).
 #: The authors train nothing (ViLT-NLVR2 is taken as given): this recipe sizes a given original's budget
@@ -14,6 +14,11 @@ _SRC = "CLU-UML/MU-Bench experiment/nlvr2/gen_config.py"
 RECIPES = {"*": TrainRecipe(epochs=20, lr=1e-5, batch_size=32, optimizer="adamw", source=_SRC)}
 #: unlearning (same file): lr 1e-5 over 6 epochs for every method
 UNLEARNING = UnlearningRecipe(lr=1e-5, epochs=6, batch_size=32, source=_SRC)
+
+
+#: NLVR2's images are not on the hub beside jialicheng/nlvr2's annotations: a local download
+NLVR2Images = local_download("NLVR2's images (lil.nlp.cornell.edu/nlvr, github.com/lil-lab/nlvr: by request), laid "
+                             "out as LAVIS's nlvr2 image folder that jialicheng/nlvr2's paths are relative to")
 
 
 class NLVR2Args(BaseModel):
@@ -26,7 +31,7 @@ class NLVR2Args(BaseModel):
         {"train": "train.json", "dev": "dev.json", "test": "test.json", "test2": "test2.json"},
         description="split -> file of the repository (the MU-Bench authors' mapping: the hub's own file-name rules "
                     "would fold test2.json into test); None: the hub's rules")
-    image_root: LocalPath | None = Field(None, description="folder that relative image paths in the image columns are "
+    image_root: NLVR2Images | None = Field(None, description="folder that relative image paths in the image columns are "
                                          "resolved against (jialicheng/nlvr2 holds paths into LAVIS's nlvr2 image folder)")
     left_column: str = Field("left_image", description="column of the left image (an image or a path)")
     right_column: str = Field("right_image", description="column of the right image (an image or a path)")

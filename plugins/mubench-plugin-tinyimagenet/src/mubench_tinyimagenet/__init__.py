@@ -8,7 +8,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, model_validat
 
 from mubench_harness import hookimpl
 from mubench_harness.generative.settings import Sampling, fill_source_defaults
-from mubench_harness.specs import HubIdOrPath, LocalPath, TaskSpec, TrainRecipe
+from mubench_harness.specs import HubIdOrPath, LocalPath, TaskSpec, TrainRecipe, local_download
 
 #: Stable Diffusion is taken as given (no original is trained): this recipe sizes the budget's one epoch.
 #: It is the model's own text-to-image fine-tuning, huggingface/diffusers examples/text_to_image (README
@@ -22,12 +22,16 @@ GENERATION = {"mini": {"sampling": Sampling()},
               "hub": {"sampling": Sampling(steps=50, guidance_scale=7.5, batch_size=8)}}
 
 
+#: zh-plus/tiny-imagenet labels by WordNet id only; the words file is in the original archive
+TinyImageNetWords = local_download("cs231n.stanford.edu/tiny-imagenet-200.zip: tiny-imagenet-200/words.txt")
+
+
 class Args(BaseModel):
     model_config = ConfigDict(extra="forbid")
     hub_id: str = Field("zh-plus/tiny-imagenet", description="Tiny ImageNet on the hub (columns image, label)")
     path: LocalPath | None = Field(None, description="local mirror (save_to_disk folder or <split>.parquet files)")
     test_split: str = Field("valid", description="split used as test (Tiny ImageNet's labelled validation set)")
-    words_path: LocalPath | None = Field(None, description="wnid<TAB>names file (Tiny ImageNet's words.txt) to turn "
+    words_path: TinyImageNetWords | None = Field(None, description="wnid<TAB>names file (Tiny ImageNet's words.txt) to turn "
                                    "WordNet ids into class words for the prompts")
     train_limit: int | None = Field(None, ge=1, description="seeded sample of the training images (None: all)")
     prompt_template: str = Field("a photo of a {label}", description="caption of every image of a class")

@@ -2,7 +2,7 @@
 from pydantic import BaseModel, ConfigDict, Field
 
 from mubench_harness import hookimpl
-from mubench_harness.specs import LocalPath, TaskSpec, TrainRecipe
+from mubench_harness.specs import TaskSpec, TrainRecipe, local_download
 
 #: The MU-Bench authors publish no UCF101 recipe; this is VideoMAE's fine-tuning on UCF101 in the
 #: transformers task guide (docs/source/en/tasks/video_classification.md): AdamW lr 5e-5, batch 8,
@@ -11,16 +11,23 @@ _SRC = "transformers docs, tasks/video_classification (VideoMAE on UCF101)"
 RECIPES = {"*": TrainRecipe(epochs=4, lr=5e-5, batch_size=8, optimizer="adamw", source=_SRC)}
 
 
+#: the videos are on no hub in the official split: local downloads
+UCF101Videos = local_download("crcv.ucf.edu/data/UCF101 (UCF101.rar and the official train/test split 1), "
+                              "extracted as <split>/<ClassName>/*.avi")
+UCF101DS = local_download("UCF101-DS of Schiappa et al. 2023, 'A Large-scale Robustness Analysis of Video Action "
+                          "Recognition Models' (CVPR), from its authors' release: <ClassName>/*.avi")
+
+
 class UCF101Args(BaseModel):
     model_config = ConfigDict(extra="forbid")
     hub_id: str | None = Field(None, description="hub dataset id of a UCF101 copy with a video column (bytes or "
                                "paths) and a class label; None: read the local folder in 'path'")
-    path: LocalPath | None = Field(None, description="local UCF101: <path>/<split>/<ClassName>/*.avi (split folders "
+    path: UCF101Videos | None = Field(None, description="local UCF101: <path>/<split>/<ClassName>/*.avi (split folders "
                              "'train' and 'test'), the layout of the extracted archive with the official split 1")
     num_classes: int = Field(101, ge=2, description="classes of the hub/folder data (UCF101: 101)")
     video_column: str = "video"
     label_column: str = "label"
-    ood_path: LocalPath | None = Field(None, description="UCF101-DS (distribution-shifted test videos): "
+    ood_path: UCF101DS | None = Field(None, description="UCF101-DS (distribution-shifted test videos): "
                                  "<ood_path>/<ClassName>/*.avi with UCF101's class names")
     num_frames: int | None = Field(None, ge=2, description="frames sampled uniformly per clip; None: the model's num_frames")
     image_size: int | None = Field(None, ge=8, description="frame side; None: the model config's image_size")
