@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Callable
 
 from ..load import ReportData
-from . import capacity, robustness
+from . import capacity, robustness, scaling, transfer
 
 
 @dataclass(frozen=True)
@@ -28,7 +28,11 @@ ANALYSES: dict[str, Analysis] = {a.name: a for a in (
     Analysis("capacity", "deletion capacity per method, with the paper's finding checked",
              capacity.render_capacity, capacity.write_capacity_plots),
     Analysis("robustness", "the Df score the quantization and relearning attacks give back, against retraining's",
-             robustness.render_robustness),
+             robustness.render_robustness, robustness.write_robustness_plots),
+    Analysis("transfer", "original vs unlearned score on each task's shifted (OOD) test set, with the paper's finding checked",
+             transfer.render_transfer, transfer.write_transfer_plots),
+    Analysis("scaling", "Df and test scores vs counted FLOs and model scale, cost growth vs ratio, with the paper's finding checked",
+             scaling.render_scaling, scaling.write_scaling_plots),
 )}
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from ...stats import Summary, summarize
 from ..load import ReportData
-from .common import ci
+from .common import ci, save_figures
 
 #: (column, how it is computed from a cell's metrics): how much Df score each attack gives back
 RETURNS = {
@@ -20,9 +20,9 @@ def _diff(a, b):
     return None if a is None or b is None else a - b
 
 
-def render_robustness(data: ReportData, tolerance: float = 0.05, tablefmt: str = "github") -> str:
-    from tabulate import tabulate
-
+def _returns(data: ReportData) -> dict[tuple, dict[str, Summary | None]]:
+    """{(task, model, scale, ratio, label): {attack column: its return over seeds}}; the original is left
+    out (it has forgotten nothing to give back)."""
     done = [c for c in data.cells if c["status"] == "done" and c["kind"] != "original"]
     if not any(c["metrics"].get("robust/relearn_return") is not None or c["metrics"].get("robust/df_score_int8")
                is not None for c in done):
@@ -30,9 +30,14 @@ def render_robustness(data: ReportData, tolerance: float = 0.05, tablefmt: str =
     groups: dict[tuple, list[dict]] = {}
     for c in done:
         groups.setdefault((c["task"], c["model"], c["scale"], c["ratio"], c["label"]), []).append(c)
-    means: dict[tuple, dict[str, Summary | None]] = {
-        key: {name: summarize([f(c["metrics"]) for c in cells]) for name, f in RETURNS.items()}
-        for key, cells in groups.items()}
+    return {key: {name: summarize([f(c["metrics"]) for c in cells]) for name, f in RETURNS.items()}
+            for key, cells in groups.items()}
+
+
+def render_robustness(data: ReportData, tolerance: float = 0.05, tablefmt: str = "github") -> str:
+    from tabulate import tabulate
+
+    means = _returns(data)
     body, verdicts = [], []
     for key in sorted(means):
         task, model, scale, ratio, label = key
@@ -54,3 +59,40 @@ def render_robustness(data: ReportData, tolerance: float = 0.05, tablefmt: str =
         "forgotten knowledge under both attacks): is each method's forgetting as robust as retraining's?",
         f"Rule: robust where no mean return exceeds the retrain row's of the same cells by more than {tolerance:g}.",
         *(verdicts or ["- not testable (no retrain rows beside the methods)"])])
+
+
+def plot_robustness(means: dict[tuple, dict[str, Summary | None]], key: tuple, tolerance: float):
+    """One panel per attack: each method's mean return (95 % interval) against retraining's + ``tolerance``
+    (dashed), the line the rule puts a method's forgetting past; bars above it are drawn red."""
+    from ..plots import _pyplot
+
+    plt = _pyplot()
+    labels = sorted((k[4] for k in means if k[:4] == key), key=lambda m: (m != "retrain", m))
+    fig, axes = plt.subplots(1, len(RETURNS), figsize=(4.2 * len(RETURNS), 3.8), sharey=True)
+    ref = means.get((*key, "retrain"))
+    for ax, name in zip(axes, RETURNS):
+        vals = [means[(*key, m)][name] for m in labels]
+        line = ref[name].mean + tolerance if ref is not None and ref[name] is not None else None
+        colors = ["grey" if m == "retrain" else "C3" if v is not None and line is not None and v.mean > line else "C0"
+                  for m, v in zip(labels, vals)]
+        ax.bar(range(len(labels)), [v.mean if v else 0 for v in vals], color=colors,
+               yerr=[0 if v is None or v.n < 2 else v.ci_high - v.mean for v in vals])
+        if line is not None:
+            ax.axhline(line, color="black", linestyle="--", label=f"retrain + {tolerance:g}")
+            ax.legend(fontsize="small")
+        ax.axhline(0, color="black", linewidth=0.8)
+        ax.set(title=name, xticks=range(len(labels)), xticklabels=labels)
+        ax.tick_params(axis="x", rotation=30)
+    axes[0].set(ylabel="Df score given back (mean over seeds)")
+    fig.suptitle(f"{'/'.join(key[:3])}, Df = {key[3]} %")
+    fig.tight_layout()
+    return fig
+
+
+def write_robustness_plots(data: ReportData, out, tolerance: float = 0.05) -> list:
+    """``robustness-<task>-<model>-<scale>-r<ratio>.{png,svg}`` in ``out``; returns the paths written."""
+    means, written = _returns(data), []
+    for key in sorted({k[:4] for k in means}):
+        stem = f"robustness-{key[0]}-{key[1]}-{key[2]}-r{key[3]}"
+        written += save_figures(plot_robustness(means, key, tolerance), out, stem)
+    return written
