@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Callable
 
 from ..load import ReportData
-from . import capacity, robustness, scaling, transfer
+from . import capacity, peft, robustness, scaling, transfer
 
 
 @dataclass(frozen=True)
@@ -33,6 +33,8 @@ ANALYSES: dict[str, Analysis] = {a.name: a for a in (
              transfer.render_transfer, transfer.write_transfer_plots),
     Analysis("scaling", "Df and test scores vs counted FLOs and model scale, cost growth vs ratio, with the paper's finding checked",
              scaling.render_scaling, scaling.write_scaling_plots),
+    Analysis("peft", "Df and test scores vs LoRA's trainable fraction per method, with the paper's 50 % threshold checked",
+             peft.render_peft, peft.write_peft_plots),
 )}
 
 
