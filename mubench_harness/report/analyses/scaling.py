@@ -219,16 +219,20 @@ def plot_scaling(data: ReportData, scale_rows: list[ScaleRow], task: str, model:
         axes[2].plot(xs, [rows[scales[i]].df.mean for i in xs], color=color, marker="o", label=f"{label} Df")
         axes[2].plot(xs, [rows[scales[i]].test.mean if rows[scales[i]].test else math.nan for i in xs],
                      color=color, marker="s", linestyle="--")
-        by_ratio: dict[int, list[float]] = {}
-        for c in mine:
-            by_ratio.setdefault(c["ratio"], []).append(c["flos"])
-        ratios = sorted(by_ratio)
-        axes[3].plot(ratios, [sum(by_ratio[r]) / len(by_ratio[r]) for r in ratios], color=color, marker="o", label=label)
+        for j, scale in enumerate(scales):  # one line per scale: the cost of different models never averages
+            by_ratio: dict[int, list[float]] = {}
+            for c in mine:
+                if c["scale"] == scale:
+                    by_ratio.setdefault(c["ratio"], []).append(c["flos"])
+            ratios = sorted(by_ratio)
+            axes[3].plot(ratios, [sum(by_ratio[r]) / len(by_ratio[r]) for r in ratios], color=color, marker="o",
+                         linestyle=("-", "--", ":", "-.")[j % 4])
     axes[0].set(xscale="log", xlabel="counted FLOs", ylabel="Df score")
     axes[1].set(xscale="log", xlabel="counted FLOs", ylabel="test score")
     axes[2].set(xticks=range(len(scales)), xticklabels=scales, xlabel="scale (by original training FLOs)",
                 ylabel="score: Df (solid), test (dashed)")
-    axes[3].set(yscale="log", xlabel="deletion ratio %", ylabel="FLOs (mean over seeds)", title="cost growth")
+    axes[3].set(yscale="log", xlabel="deletion ratio %", ylabel="FLOs (mean over seeds)",
+                title=f"cost growth; line style by scale: {', '.join(scales)}")
     axes[0].legend(fontsize="small")
     fig.suptitle(f"{task}/{model}")
     fig.tight_layout()
