@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Callable
 
 from ..load import ReportData
-from . import capacity, peft, robustness, scaling, transfer
+from . import capacity, curriculum, peft, robustness, scaling, transfer
 
 
 @dataclass(frozen=True)
@@ -35,6 +35,8 @@ ANALYSES: dict[str, Analysis] = {a.name: a for a in (
              scaling.render_scaling, scaling.write_scaling_plots),
     Analysis("peft", "Df and test scores vs LoRA's trainable fraction per method, with the paper's 50 % threshold checked",
              peft.render_peft, peft.write_peft_plots),
+    Analysis("curriculum", "Df and test scores with SuperLoss vs without per method (the paper's gap table), its finding checked",
+             curriculum.render_curriculum, curriculum.write_curriculum_plots),
 )}
 
 

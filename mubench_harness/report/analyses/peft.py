@@ -46,7 +46,7 @@ class PeftRow:
         return next((p for p in self.points if p.fraction == fraction), None)
 
 
-def _resolved(data: ReportData) -> dict[str, dict]:
+def resolved_args(data: ReportData) -> dict[str, dict]:
     return ((data.config or {}).get("resolved_args") or {}).get("unlearners") or {}
 
 
@@ -66,7 +66,7 @@ def variant_fraction(cell: dict, resolved: dict[str, dict]) -> float | None:
     return 100.0 if args is None and "lora_rank" not in cell["notes"] else None
 
 
-def _signature(cell: dict, resolved: dict[str, dict], drop: str) -> str:
+def variant_signature(cell: dict, resolved: dict[str, dict], drop: str) -> str:
     """The method's arguments but ``drop``: variants with the same signature form one curve/pair."""
     args = {k: v for k, v in (resolved.get(cell["label"]) or {}).items() if k != drop}
     return json.dumps(args, sort_keys=True)
@@ -90,7 +90,7 @@ def method_names(groups: dict[tuple, list[dict]], resolved: dict[str, dict], dro
     return names
 
 
-def _by_seed(cells: list[dict], metric: str) -> dict[int, float]:
+def by_seed(cells: list[dict], metric: str) -> dict[int, float]:
     return {c["seed"]: c["metrics"][metric] for c in cells if c["metrics"].get(metric) is not None}
 
 
@@ -101,19 +101,19 @@ def _paired_drop(orig: dict[int, float], mine: dict[int, float]) -> Summary | No
 
 def peft_rows(data: ReportData) -> list[PeftRow]:
     """One row per (task, model, scale, ratio, method) with the fractions it ran at."""
-    resolved = _resolved(data)
+    resolved = resolved_args(data)
     done = [c for c in data.cells if c["status"] == "done"]
     groups: dict[tuple, list[dict]] = {}
     for c in done:
         if c["kind"] == "unlearned":
-            key = (c["task"], c["model"], c["scale"], c["ratio"], c["unlearner"], _signature(c, resolved, "lora"))
+            key = (c["task"], c["model"], c["scale"], c["ratio"], c["unlearner"], variant_signature(c, resolved, "lora"))
             groups.setdefault(key, []).append(c)
     names = method_names(groups, resolved, "lora")
     rows = []
     for key in sorted(groups):
         task, model, scale, ratio = key[:4]
         orig = [c for c in done if c["kind"] == "original" and (c["task"], c["model"], c["scale"], c["ratio"]) == key[:4]]
-        odf, otest = _by_seed(orig, DF), _by_seed(orig, TEST)
+        odf, otest = by_seed(orig, DF), by_seed(orig, TEST)
         by_fraction: dict[float, list[dict]] = {}
         for c in groups[key]:
             f = variant_fraction(c, resolved)
@@ -125,9 +125,9 @@ def peft_rows(data: ReportData) -> list[PeftRow]:
         for f in sorted(by_fraction):
             cells = by_fraction[f]
             reached = [c["notes"]["lora_fraction"] for c in cells if c["notes"].get("lora_fraction") is not None]
-            mine = _by_seed(cells, DF)
+            mine = by_seed(cells, DF)
             points.append(FractionPoint(f, 100.0 * sum(reached) / len(reached) if reached else (100.0 if f == 100 else None),
-                                        summarize(list(mine.values())), summarize(list(_by_seed(cells, TEST).values())),
+                                        summarize(list(mine.values())), summarize(list(by_seed(cells, TEST).values())),
                                         _paired_drop(odf, mine)))
         rows.append(PeftRow(task, model, scale, ratio, names[key], summarize(list(odf.values())),
                             summarize(list(otest.values())), points))
