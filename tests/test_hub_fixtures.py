@@ -35,6 +35,23 @@ def test_cifar100_hub_layout_loads():
     assert feats["fine_label"].num_classes == 100 and data["train"]["fine_label"] == [0, 1, 2, 0, 1, 2]
 
 
+def test_cifar100_hub_with_cifar100c_release_as_ood_loads():
+    # CIFAR-100-C as its authors release it (full.yaml's OOD set): only the asked corruption and severity
+    task = build_task("cifar100", path=fixture("uoft-cs", "cifar100"), ood_path=fixture("CIFAR-100-C"),
+                      ood_corruptions=["fog"], ood_severity=3)
+    data = task.load("hub")
+    assert sizes(data) == {"train": 6, "test": 3, "ood": 2}
+    assert data["ood"]["fine_label"] == [5, 7]
+    # the fixture's pixels say which row was read: fog (+100), severity 3 (+30), test image 0 and 1
+    assert [int(np.asarray(im)[0, 0, 0]) for im in data["ood"]["img"]] == [130, 131]
+    every = build_task("cifar100", path=fixture("uoft-cs", "cifar100"), ood_path=fixture("CIFAR-100-C")).load("hub")
+    assert len(every["ood"]) == 2 * 5 * 2  # corruptions × severities × test images
+    assert data["ood"].column_names == data["test"].column_names
+    with pytest.raises(ValueError, match=r"no corruption\(s\) \['snow'\]"):
+        build_task("cifar100", path=fixture("uoft-cs", "cifar100"), ood_path=fixture("CIFAR-100-C"),
+                   ood_corruptions=["snow"]).load("hub")
+
+
 def test_imdb_hub_layout_with_rotten_tomatoes_ood_loads():
     task = build_task("imdb", path=fixture("stanfordnlp", "imdb"),
                       ood_path=fixture("cornell-movie-review-data", "rotten_tomatoes"))
@@ -49,7 +66,7 @@ def test_imdb_hub_loader_names_a_missing_column():
         build_task("imdb", path=fixture("EdinburghNLP", "xsum"), ood_hub_id=None).load("hub")
 
 
-def test_ddi2013_blurb_tsv_loads():
+def test_ddi2013_hub_blurb_tsv_loads():
     data = build_task("ddi2013", path=fixture("blurb", "ddi")).load("hub")
     assert sizes(data) == {"train": 5, "test": 3}
     from mubench_ddi2013 import RELATIONS
@@ -83,7 +100,7 @@ def test_speechcommands_hub_parquet_export_loads():
     assert data["test"]["label"] == [0, 1, 35]
 
 
-def test_ucf101_official_folders_load_and_decode():
+def test_ucf101_hub_official_folders_load_and_decode():
     task = build_task("ucf101", path=fixture("UCF101"), num_classes=2)
     data = task.load("hub")
     assert sizes(data) == {"train": 4, "test": 2}
@@ -101,7 +118,7 @@ def test_samsum_hub_parquet_export_with_xsum_ood_loads():
     assert data["train"][0]["summary"].startswith("Amanda baked cookies")
 
 
-def test_biofact_factscore_labelled_file_loads():
+def test_biofact_hub_factscore_labelled_file_loads():
     data = build_task("biofact", path=fixture("factscore", "data", "labeled", "ChatGPT.jsonl")).load("hub")
     people = {row["name"]: row["facts"] for split in data.values() for row in split}
     assert sorted(people) == ["Ada Lovelace", "Alan Turing", "Marie Curie"]

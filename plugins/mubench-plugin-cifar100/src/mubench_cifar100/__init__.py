@@ -2,7 +2,7 @@
 from pydantic import BaseModel, ConfigDict, Field
 
 from mubench_harness import hookimpl
-from mubench_harness.specs import LocalPath, MethodAdjustment, TaskSpec, TrainRecipe, UnlearningRecipe
+from mubench_harness.specs import LocalPath, MethodAdjustment, TaskSpec, TrainRecipe, UnlearningRecipe, local_download
 
 #: CLU-UML/MU-Bench experiment/cifar100/gen_config.py: the HF Trainer (AdamW), lr 1e-5, weight decay 1e-4,
 #: batch 128, 300 epochs to train (ViT 100; ViT-large at half the batch), best epoch by accuracy
@@ -18,6 +18,12 @@ UNLEARNING = UnlearningRecipe(lr=1e-5, epochs=10, batch_size=128, weight_decay=1
     "badt": MethodAdjustment(lr_factor=10), "salun": MethodAdjustment(lr_factor=10)})
 
 
+#: CIFAR-100-C, the paper's OOD set for CIFAR-100 (Hendrycks & Dietterich 2019): its authors' release. The
+#: hub copies are loading scripts (randall-lab/cifar100-c), which datasets >= 4 does not run
+CIFAR100C = local_download("zenodo.org/records/3555552 (Hendrycks & Dietterich's CIFAR-100-C.tar, extracted: "
+                           "labels.npy and one <corruption>.npy per corruption)")
+
+
 class Cifar100Args(BaseModel):
     model_config = ConfigDict(extra="forbid")
     hub_id: str = Field("uoft-cs/cifar100", description="hub dataset id (columns img, fine_label, coarse_label)")
@@ -25,7 +31,8 @@ class Cifar100Args(BaseModel):
     ood_hub_id: str | None = Field(
         None, description="CIFAR-100-C on the hub (e.g. randall-lab/cifar100-c: image, label, corruption_name, "
         "corruption_level). None: corrupt the test set with this plugin's own deterministic corruptions")
-    ood_path: LocalPath | None = Field(None, description="local mirror of CIFAR-100-C (same forms as path)")
+    ood_path: CIFAR100C | None = Field(None, description="CIFAR-100-C on disk: the release's folder (labels.npy, "
+                                       "<corruption>.npy), or a mirror in the forms path takes")
     ood_corruptions: list[str] | None = Field(None, description="keep only these corruption_name values of CIFAR-100-C")
     ood_severity: int | None = Field(None, ge=1, le=5, description="keep only this corruption_level of CIFAR-100-C")
     mini_tints: int = Field(4, ge=1, le=10, description="mini source: colour tints per digit (classes = 10 x tints)")
