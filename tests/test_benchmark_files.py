@@ -107,3 +107,81 @@ def test_generative_benchmark_runs_every_method_on_every_generative_task():
     methods = shipped(reg, "unlearners")
     assert "neggrad" in methods and {u.name for u in bench.unlearners} == methods, "gen.yaml lists every shipped method"
     assert v.skipped == [], f"pairs left out of the grid: {v.skipped}"
+
+
+# -- local downloads: named by validate, required where the data is read ------------------------------------
+
+#: what full.yaml reads from disk (argument value as written, task): no hub copy of the size the paper used
+FULL_DOWNLOADS = {("data/CIFAR-100-C", "cifar100"), ("data/blurb/ddi", "ddi2013"), ("data/nlvr2", "nlvr2"),
+                  ("data/UCF101", "ucf101"), ("data/UCF101-DS", "ucf101"),
+                  ("data/factscore/ChatGPT.jsonl", "biofact"), ("data/tiny-imagenet-200/words.txt", "tinyimagenet")}
+
+
+def line_of(path: Path, text: str) -> int:
+    return next(n for n, line in enumerate(path.read_text().splitlines(), 1) if text in line)
+
+
+@pytest.mark.needs_shipped_plugins
+def test_validate_full_yaml_passes_on_a_clean_checkout_and_names_its_downloads(capsys):
+    from mubench_harness.cli import main
+
+    path = ROOT / "benchmarks" / "full.yaml"
+    if (path.parent / "data").exists():
+        pytest.skip("benchmarks/data is here: this checkout is not clean")
+    assert main(["validate", str(path)]) == 0
+    out, err = capsys.readouterr()
+    assert out.startswith(f"{path}: ok: 20700 cells")
+    named = [line for line in err.splitlines() if line.startswith("needs local download: ")]
+    assert {tuple(line.split(" ")[3:6:2]) for line in named} == FULL_DOWNLOADS and len(named) == 7
+    ddi = next(line for line in named if " for ddi2013 " in line)
+    assert "microsoft.github.io/BLURB" in ddi and "(path; from " in ddi  # the argument, and where it comes from
+
+
+@pytest.mark.needs_shipped_plugins
+def test_validate_data_makes_the_first_missing_download_a_located_error(capsys, tmp_path):
+    from mubench_harness.cli import main
+
+    path = ROOT / "benchmarks" / "full.yaml"
+    if (path.parent / "data").exists():
+        pytest.skip("benchmarks/data is here: this checkout is not clean")
+    assert main(["validate", "--data", str(path)]) == 2
+    out, err = capsys.readouterr()
+    line = line_of(path, "ood_path: data/CIFAR-100-C")
+    assert out == "" and err.startswith(f"{path}:{line}:")
+    assert "cifar100: argument ood_path: local download 'data/CIFAR-100-C' is not there (get it from zenodo.org" in err
+    # with every download there (stand-ins), --data passes and names none
+    assert main(["validate", "--data", str(with_local_data(path, tmp_path))]) == 0
+    assert "needs local download" not in capsys.readouterr().err
+
+
+@pytest.mark.needs_shipped_plugins
+def test_run_stops_at_a_missing_download_located_and_creates_nothing(tmp_path, capsys):
+    from mubench_harness.cli import main
+
+    path = tmp_path / "b.yaml"
+    path.write_text("name: d\noutput_dir: out\nseeds: [0]\ndeletion_ratios: [10]\ntasks:\n"
+                    "  - name: ucf101\n    source: hub\n    args: {num_classes: 2,\n           path: data/UCF101}\n"
+                    "    models: [{name: videomae, scales: [tiny]}]\nunlearners: [finetune]\n")
+    assert main(["validate", str(path)]) == 0  # valid: the download is named, not required
+    assert "needs local download: data/UCF101 for ucf101" in capsys.readouterr().err
+    assert main(["run", str(path)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith(f"{path}:9:18: ucf101: argument path: local download 'data/UCF101' is not there")
+    assert len(err.splitlines()) == 1 and not (tmp_path / "out").exists()
+
+
+def test_local_download_is_no_validation_error_but_local_path_stays_strict(tmp_path):
+    from pydantic import BaseModel, ValidationError
+
+    from mubench_harness.specs import LocalPath, downloads_of, local_download
+
+    class Args(BaseModel):
+        data: local_download("example.org/data.zip") | None = None
+        words: LocalPath | None = None
+
+    a = Args.model_validate({"data": "data/x"}, context={"base_dir": tmp_path})
+    assert a.data == str(tmp_path / "data" / "x")  # absolute, from the benchmark file's folder, as a LocalPath
+    assert [(f, p, m.origin) for f, p, m in downloads_of(a)] == [("data", a.data, "example.org/data.zip")]
+    assert downloads_of(Args()) == []
+    with pytest.raises(ValidationError, match="does not exist"):
+        Args.model_validate({"words": "data/words.txt"}, context={"base_dir": tmp_path})
