@@ -104,13 +104,34 @@ def test_robustness_section_compares_each_attack_with_retraining(tmp_path, capsy
     s.db.execute("UPDATE runs SET grid = ?", (__import__("json").dumps(keys),))
     s.db.commit()
     s.close()
-    assert main(["report", str(tmp_path), "--analysis", "robustness"]) == 0
+    figs = tmp_path / "figs"
+    assert main(["report", str(tmp_path), "--analysis", "robustness", "--plots", str(figs)]) == 0
     out = capsys.readouterr().out
     assert "10 % shallow: less robust than retraining (int4 rise, relearn return)" in out
     assert "10 % deep: as robust as retraining" in out
+    # one figure per (task, model, scale, ratio): a panel per attack against retraining's + tolerance
+    assert (figs / "robustness-toy_blobs-toy_mlp-tiny-r10.png").stat().st_size > 5000
+    assert (figs / "robustness-toy_blobs-toy_mlp-tiny-r10.svg").is_file()
     # a run without the attacks: one line, exit 2
     empty = tmp_path / "plain"
     empty.mkdir()
     store(empty)
     assert main(["report", str(empty), "--analysis", "robustness"]) == 2
     assert "name them under metrics:" in capsys.readouterr().err
+
+
+def test_leaderboard_has_a_page_per_supported_analysis(tmp_path):
+    """The capacity store supports the capacity analysis (and scaling, transfer and robustness do not:
+    no FLOs, no OOD score, no attacks): one analysis page, its table, finding and plot, linked from the index."""
+    from mubench_harness.report.leaderboard import write_site
+
+    store(tmp_path)
+    index = write_site([load_results(tmp_path)], tmp_path / "site")
+    site = index.parent
+    assert sorted(p.name for p in site.glob("analysis-*.html")) == ["analysis-capacity.html"]
+    page = (site / "analysis-capacity.html").read_text()
+    assert "| randlabel" in page and "Finding (paper)" in page and "supports" in page
+    assert "<img src=\"plots/analyses/capacity/0/capacity-toy_blobs-toy_mlp-tiny.png\"" in page
+    assert (site / "plots/analyses/capacity/0/capacity-toy_blobs-toy_mlp-tiny.png").stat().st_size > 5000
+    html = index.read_text()
+    assert "<a href=\"analysis-capacity.html\">capacity</a>" in html and "analysis-transfer" not in html

@@ -1,6 +1,7 @@
 """Write the static site: ``index.html`` (rankings), ``task-TASK.html`` (tables, plots, each setting's
-method args, optimiser rule and seeds), ``leaderboard.json`` and ``plots/``. Offline: no network
-resources; the sort script (``sort.js``, package data) is inlined into every page."""
+method args, optimiser rule and seeds), ``analysis-NAME.html`` (the analyses the runs support),
+``leaderboard.json`` and ``plots/``. Offline: no network resources; the sort script (``sort.js``,
+package data) is inlined into every page."""
 from __future__ import annotations
 
 import json
@@ -11,12 +12,13 @@ from pathlib import Path
 from ..load import ReportData
 from ..plots import HEADLINE, write_plots
 from ..table import GROUP, aggregate
+from .analyses import analysis_file, write_analysis_pages
 from .ranking import merge, ranking
 
 STYLE = """body{font-family:sans-serif;margin:1.5em;max-width:80em}table{border-collapse:collapse;margin:.5em 0 1.5em}
 th,td{border:1px solid #ccc;padding:.2em .5em;text-align:right}th{background:#eee;cursor:pointer}
 td:first-child,th:first-child{text-align:left}img{max-width:100%;border:1px solid #ddd;margin:.3em 0}
-.note{color:#555;font-size:.9em}"""
+.note{color:#555;font-size:.9em}pre{overflow-x:auto}"""
 
 
 def _page(title: str, body: str) -> str:
@@ -44,7 +46,7 @@ def _ranking_table(table_id: str, entries: list[dict], link: str | None) -> str:
     return f"<table class=\"sortable\" id=\"{table_id}\"><thead>{head}</thead><tbody>{body}</tbody></table>"
 
 
-def _index(board: dict, sources: list[str]) -> str:
+def _index(board: dict, sources: list[str], analyses: list[tuple[str, str]] = ()) -> str:
     parts = ["<h1>MU-Bench leaderboard</h1>",
              f"<p class=\"note\">Runs: {escape(', '.join(sources))}. Ranked by <code>{board['score']}</code>: "
              f"{escape(board['formula'])}. Ties: {escape(board['tie_rule'])}. "
@@ -56,6 +58,10 @@ def _index(board: dict, sources: list[str]) -> str:
     parts.append("<h2>Per architecture</h2>")
     for model, entries in board["by_architecture"].items():
         parts += [f"<h3>{escape(model)}</h3>", _ranking_table(f"rank-model-{model}", entries, None)]
+    if analyses:  # only those some run folder supports (analyses.py)
+        parts += ["<h2>Analyses</h2>", "<ul>" + "".join(
+            f"<li><a href=\"{analysis_file(name)}\">{escape(name)}</a>: {escape(help)}</li>" for name, help in analyses)
+            + "</ul>"]
     return _page("MU-Bench leaderboard", "\n".join(parts))
 
 
@@ -105,6 +111,7 @@ def write_site(datas: list[ReportData], out: str | Path) -> Path:
     for task in sorted({r["task"] for r in rows}):
         page = _task_page(task, [r for r in rows if r["task"] == task], data, configs, plots, out)
         (out / _task_file(task)).write_text(page, encoding="utf-8")
+    analyses = write_analysis_pages(datas, out, _page)
     index = out / "index.html"
-    index.write_text(_index(board, [str(d.path.parent) for d in datas]), encoding="utf-8")
+    index.write_text(_index(board, [str(d.path.parent) for d in datas], analyses), encoding="utf-8")
     return index
