@@ -148,7 +148,7 @@ def peft_verdict(row: PeftRow, tolerance: float) -> PeftVerdict:
     100 % one; the minimum fraction is the smallest tested one from which every larger fraction does.
     Parts: (a) the minimum is ≥ 50 %; (b) every fraction below 50 % keeps the Df score within
     ``tolerance`` of the original's (mean paired drop ≤ tolerance); (c) every fraction's mean test score is
-    within ``tolerance`` of full fine-tuning's. Supports: all three; partly: (a) alone or with one of the others;
+    within ``tolerance`` of full fine-tuning's. Supports: all three; partly supports: (a) but not all three;
     does not support: (a) fails."""
     full = row.at(100.0)
     if full is None or full.df is None:
@@ -184,7 +184,7 @@ def render_peft(data: ReportData, tolerance: float = 0.05, tablefmt: str = "gith
     if not rows:
         raise ValueError("no method ran at two or more trainable fractions (give unlearners labelled variants "
                          "with lora: {trainable_fraction: ...} and one without lora)")
-    body, verdicts = [], []
+    body, verdicts, counts = [], [], {}
     for r in rows:
         for p in r.points:
             body.append([r.task, r.model, r.scale, r.ratio, r.method, _pct(p.fraction),
@@ -193,6 +193,7 @@ def render_peft(data: ReportData, tolerance: float = 0.05, tablefmt: str = "gith
         detail = "" if not v.parts else (" (" + ", ".join(f"{k}: {'yes' if ok else 'no'}" for k, ok in v.parts.items())
                                          + f"; minimum fraction {_pct(v.minimum)} %)")
         verdicts.append(f"- {r.task}/{r.model}/{r.scale} {r.ratio} % {r.method}: {v.verdict}{detail}")
+        counts[v.verdict.split(" (")[0]] = counts.get(v.verdict.split(" (")[0], 0) + 1
     head = ["task", "model", "scale", "ratio %", "method", "fraction %", "reached %", "Df score", "Df drop", "test score"]
     originals = sorted({(r.task, r.model, r.scale, r.ratio, ci(r.original_df), ci(r.original_test)) for r in rows})
     return "\n".join([
@@ -208,7 +209,8 @@ def render_peft(data: ReportData, tolerance: float = 0.05, tablefmt: str = "gith
         "does. Parts: (a) minimum ≥ 50 %; (b) below 50 % every mean Df drop from the original is ≤ the tolerance; "
         "(c) every fraction's mean test score is within the tolerance of 100 %'s. Supports: all; partly: (a) but not all; "
         "does not support: not (a). Not testable where 100 % lowers the Df score by no more than the tolerance.",
-        *verdicts])
+        *verdicts,
+        "- all rows: " + ", ".join(f"{n} {v}" for v, n in sorted(counts.items()))])
 
 
 def plot_peft(rows: list[PeftRow], key: tuple):
