@@ -101,7 +101,8 @@ def cmd_run(ns) -> int:
     from .config import validate
     from .runner import run_benchmark
 
-    from .runner import DeviceUnavailable, RunInProgress
+    from .config import DeviceUnavailable
+    from .runner import RunInProgress
     from .store import BadDatabase
 
     v = validate(ns.file)  # both phases before anything is created
@@ -317,7 +318,8 @@ def parser() -> argparse.ArgumentParser:
 
     s.add_argument("--analysis", choices=tuple(ANALYSES),
                    help="an analysis instead of the table (README, Analyses): "
-                        + "; ".join(f"{a.name} = {a.help}" for a in ANALYSES.values()))
+                        # argparse %-formats help: an analysis's "50 %" must not be read as a format
+                        + "; ".join(f"{a.name} = {a.help}" for a in ANALYSES.values()).replace("%", "%%"))
     s.add_argument("--tolerance", type=float, default=0.05,
                    help="--analysis capacity: largest test-score drop below the original's that still counts; "
                         "robustness: how much more than retraining's an attack may give back (default 0.05)")

@@ -23,6 +23,12 @@ from .benchmark_schema import Benchmark, ModelEntry, ReleaseCheckpoint, parse_st
 __all__ = ["Benchmark", "ConfigError", "Validated", "digest", "load_located", "parse_structure", "validate"]
 
 
+class DeviceUnavailable(RuntimeError):
+    """The benchmark file asks for a device (CUDA, a launcher's ranks) this machine or process does not
+    have: bad input, exit 2. Here, not beside the device code, so the CLI catches it without torch."""
+
+
+
 # --------------------------------------------------------------------------------------------------
 # Phase 2: against the installed plugins
 # --------------------------------------------------------------------------------------------------

@@ -1,4 +1,5 @@
-"""The work of one grid cell: data, the original model, Df/Dr, unlearning under a budget, evaluation.
+"""What the cells of one ``mubench run`` share: data, encodings, the original model, Df/Dr, signals,
+evaluation (one cell's own course is :mod:`mubench_harness.cells`).
 
 Everything expensive is computed once and reused: a task's data per sweep, its encoding per (task,
 model, scale), the original per (task, model, scale, seed) (cached on disk by content hash), Df/Dr per
@@ -7,16 +8,13 @@ tests can assert that a rerun does nothing.
 """
 from __future__ import annotations
 
-import copy
 import json
 import os
 import shutil
-import sys
-import time
 import traceback
 import uuid
 from collections import Counter
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -24,23 +22,20 @@ import numpy as np
 import torch
 
 from .config import Validated, digest
-from .context import OptimizerRule, UnlearnContext
-from .contracts import Built, Task, seeded
-from .data import LOADING, SPILL_DIR, BatchLoading, Rows, column_values
+from .context import OptimizerRule
+from .contracts import Built, Task
+from .data import SPILL_DIR, Rows, column_values
 from .encode_cache import EncodeCache
 from .preflight import load_tasks
 from .metrics import Evaluation, ModelAccess
-from .runner import Cell, CellOutcome, expand_grid
+from .grid import Cell, CellOutcome, expand_grid
 from .signals import SignalCache, weights_hash
-from .resources import build_device, fit_recipe, load_checkpoint, load_verified_original, synchronize
-from .lr_search import searched_rule
+from .resources import build_device, fit_recipe, load_checkpoint, load_verified_original
 from .release import checkpoint_of
 from .splits import deletion_file, file_notes, forget_indices, retain_indices
-from .store import Store, now
-from .distributed import is_main, world_size
-from .distributed.engine import consolidated
-from .distributed.ranks import broadcast, gather, sum_all
-from .training import Budget
+from .store import Store
+from .distributed import is_main
+from .distributed.ranks import broadcast
 from .training_recipes import benchmark_recipes, mubench_unlearning
 
 
@@ -100,7 +95,7 @@ class Runtime:
         self._prepared: dict[tuple[str, str, str], Prepared] = {}
         self._original: tuple[tuple, Original] | None = None  # one original in memory at a time
         self._splits: dict[tuple[str, str, str, int], Split] = {}
-        self._epoch_cost: dict[tuple, tuple[float, float]] = {}
+        self.epoch_cost: dict[tuple, tuple[float, float]] = {}
         self._retrain_keys: dict[tuple, list[str]] | None = None  # group -> this grid's retrain cell keys
         #: key -> {weights, seconds, flos} of done cells, sent by the driver to a remote worker (which has
         #: no results.db) for the retrain reference (:mod:`mubench_harness.executors`)
@@ -325,180 +320,8 @@ class Runtime:
                 errors[name] = traceback.format_exc(limit=-3)
         return values, errors
 
-    # -- a cell --------------------------------------------------------------------------------------
     def run_cell(self, cell: Cell) -> CellOutcome:
-        """Run one cell; never raises: a failure (NaN loss included) is recorded with its traceback."""
-        from tqdm.auto import tqdm
+        """Run one cell (:func:`mubench_harness.cells.run_cell`); never raises."""
+        from .cells import run_cell
 
-        rec = cell.record("running", started=now())
-        stages = ["original", "evaluate"] if cell.kind == "original" else ["original", "unlearn", "evaluate"]
-        self.stage = tqdm(stages, desc=f"{cell.label} r{cell.ratio} s{cell.seed}", leave=False, file=sys.stderr,
-                          disable=None if self.progress is None else not self.progress)
-        dl = self.bench.data_loader
-        loading = LOADING.set(BatchLoading(dl.workers, None if dl.pin_memory == "auto" else dl.pin_memory, dl.prefetch))
-        try:
-            if cell.kind == "original":
-                self._original_cell(cell, rec)
-            else:
-                self._unlearn_cell(cell, rec)
-            rec.status = "done"
-        except Exception:  # noqa: BLE001 - cells are isolated
-            rec.status = "failed"
-            rec.error = traceback.format_exc()
-        finally:
-            if world_size() > 1:  # a cell failed on any rank failed on all: rank 0 records the first error
-                verdicts = gather((rec.status, rec.error))
-                failed = [(r, err) for r, (status, err) in enumerate(verdicts) if status == "failed"]
-                if failed:
-                    rec.status, rec.error = "failed", f"rank {failed[0][0]}: {failed[0][1]}"
-            self.stage.close()
-            LOADING.reset(loading)
-            if self.accelerator is not None:
-                # prepare() keeps every model and optimizer it wrapped: let this cell's go
-                self.accelerator.free_memory()
-        rec.finished = now()
-        return CellOutcome(rec)
-
-    def _advance(self, stage: str) -> None:
-        self.stage.set_postfix_str(stage, refresh=False)
-        self.stage.update(1)
-
-    def _original_cell(self, cell: Cell, rec) -> None:
-        orig = self.original(cell)
-        self._advance("original ready")
-        if not self.main:  # evaluation reads whole weights: rank 0's alone
-            return
-        p = self.prepared(cell.task, cell.model, cell.scale)
-        sig = self.signals_of(cell, orig.model, orig.weights)
-        retrain_sig, retrain_s, retrain_f = self.retrain_reference(cell)
-        ev = Evaluation(signals=sig, original=sig, retrain=retrain_sig, **self._task_facts(cell, p, orig),
-                        unlearner="original", seed=cell.seed, seconds=orig.seconds or 0.0, flops=orig.flops or 0.0,
-                        retrain_seconds=retrain_s, retrain_flops=retrain_f, notes={"source": orig.source},
-                        models=self._model_access(cell, p, orig.model, orig.model))
-        rec.metrics, errors = self.evaluate(cell, ev)
-        self._advance("evaluated")
-        rec.seconds, rec.flos, rec.weights = orig.seconds, orig.flops, orig.weights
-        rec.notes = {"source": orig.source, "train_size": len(p.train), **self._sizes(cell)}
-        if orig.source in ("trained", "cache"):
-            rec.notes["recipe"] = asdict(self.recipe(cell))
-        if errors:
-            rec.notes["metric_errors"] = errors
-        if ev.na_reasons:
-            rec.notes["n/a"] = dict(ev.na_reasons)
-        if ev.definitions:
-            rec.notes["definitions"] = dict(ev.definitions)
-
-    def _budget(self, cell: Cell, orig: Original, sp: Split, retrain: tuple[float | None, float | None]
-                ) -> tuple[float | None, str]:
-        """The method's allowance in the budget's measure (seconds or FLOs) and where it comes from;
-        ``retrain`` is the group's retrain cell's (seconds, FLOs), ``None`` when there is none."""
-        frac, measure = self.bench.budget.max_fraction_of_retrain, self.bench.budget.measure
-        pick = 0 if measure == "seconds" else 1
-        if cell.kind == "retrain":
-            return None, "retrain is unlimited"
-        if retrain[pick] is not None:
-            return frac * retrain[pick], "retrain cell"
-        trained = (orig.seconds, orig.flops)[pick]
-        if trained is not None:
-            n = len(sp.forget) + len(sp.retain)
-            return frac * trained * len(sp.retain) / n, f"original training {('time', 'FLOs')[pick]} × |Dr|/|D|"
-        # an original taken as given (checkpoint): the budget is one epoch of the task's recipe on Dr
-        return frac * self._one_epoch(cell, orig, sp)[pick], "one epoch of the task recipe on Dr (given original)"
-
-    def _one_epoch(self, cell: Cell, orig: Original, sp: Split) -> tuple[float, float]:
-        """(seconds, FLOs) of one epoch of the task's recipe on Dr from the original, once per group."""
-        key = (cell.task, cell.model, cell.scale, cell.seed, cell.ratio)
-        if key not in self._epoch_cost:
-            p = self.prepared(cell.task, cell.model, cell.scale)
-            model = copy.deepcopy(orig.model).requires_grad_(True)
-            _, seconds, flops = fit_recipe(p.task, p.built, model, sp.retain, seed=cell.seed, device=self.device, epochs=1,
-                                           recipe=self.recipe(cell))
-            self._epoch_cost[key] = (seconds, flops)
-            self.work["budget_epoch"] += 1
-        return self._epoch_cost[key]
-
-    def _unlearn_cell(self, cell: Cell, rec) -> None:
-        orig = self.original(cell)
-        self._advance("original ready")
-        p, sp = self.prepared(cell.task, cell.model, cell.scale), self.split(cell)
-        spec = self.registry.get("unlearners", cell.unlearner)
-        rule = self.rule_for(cell, spec.name)
-        args = self.v.unlearner_args[cell.label]
-        if rule.epochs is not None and "epochs" in type(args).model_fields:  # mubench: the authors' epochs
-            args = args.model_copy(update={"epochs": rule.epochs})
-        lr_notes = None
-        if self.bench.optimizer.lr_search and rule.name == "paper" and not spec.is_retrain:
-            rule, lr_notes = searched_rule(self, cell, spec, args, rule)  # once per (task, model, scale, method)
-        method = spec.load()(args)
-        retrain_sig, retrain_s, retrain_f = self.retrain_reference(cell) if self.main else (None, None, None)
-        # rank 0 knows the retrain cell's cost: every rank gets its allowance
-        budget, budget_source = broadcast(self._budget(cell, orig, sp, (retrain_s, retrain_f)) if self.main else None)
-        device = self.device
-        task, scale, seed, family = p.task, cell.scale, cell.seed, p.family
-        ctx = UnlearnContext(
-            task=task,
-            model=copy.deepcopy(orig.model).requires_grad_(True).train(),
-            original=orig.model,
-            built=p.built,
-            forget=sp.forget,
-            retain=sp.retain,
-            seed=seed,
-            fresh_model=lambda s: family.build(task, scale, init="random", seed=s).model.to(device),
-            starting_model=lambda: family.build(task, scale, init="pretrained", seed=seed).model.to(device),
-            recipe=self.recipe(cell),
-            rule=rule,
-            accelerator=self.accelerator,
-            device=device,
-        )
-        synchronize(device)
-        by_flops = self.bench.budget.measure == "flos"
-        # the clock starts with the method
-        # each rank meters its own share of the work: FLOs are cut at its share of the allowance
-        share = None if budget is None else budget / world_size()
-        ctx.budget = Budget(max_flops=share, meter=ctx.meter) if by_flops else Budget(max_seconds=budget)
-        start = time.perf_counter()
-        with seeded(seed):  # dropout, ViLT's patch sampling: the same draws whatever ran before this cell
-            model = method.unlearn(ctx)
-        synchronize(device)
-        seconds = time.perf_counter() - start
-        self.work["unlearn"] += 1
-        self._advance("unlearned")
-        ctx.meter.flops = sum_all([ctx.meter.flops])[0]  # every rank's FLOs together
-        model = consolidated(model, orig.model, self.accelerator)  # whole weights, unwrapped (a collective if sharded)
-        if not self.main:  # evaluation reads whole weights: rank 0's alone
-            return
-        if orig.weights != weights_hash(orig.model):
-            raise RuntimeError(f"{cell.unlearner} modified the frozen original model")
-        weights = weights_hash(model)
-        sig = self.signals_of(cell, model, weights)
-        orig_sig = self.signals_of(cell, orig.model, orig.weights)
-        if cell.kind == "retrain":
-            retrain_sig, retrain_s, retrain_f = sig, seconds, ctx.meter.flops
-        ev = Evaluation(signals=sig, original=orig_sig, retrain=retrain_sig, **self._task_facts(cell, p, orig),
-                        unlearner=cell.unlearner, seed=seed, seconds=seconds, flops=ctx.meter.flops, retrain_seconds=retrain_s,
-                        retrain_flops=retrain_f, notes=dict(ctx.notes), models=self._model_access(cell, p, model, orig.model))
-        rec.metrics, errors = self.evaluate(cell, ev)
-        self._advance("evaluated")
-        rec.seconds, rec.flos, rec.cut, rec.weights = seconds, ctx.meter.flops, bool(ctx.result.cut), weights
-        rec.budget_seconds = None if by_flops else budget
-        rec.optimizer = {"rule": rule.name, "paper_lr": self.rule.lr, "paper_batch_size": self.rule.batch_size,
-                         "used": ctx.notes.get("optimizer")}
-        if rule.name == "mubench":
-            rec.optimizer["mubench"] = {"lr": rule.lr, "batch_size": rule.batch_size, "epochs": rule.epochs}
-        rec.notes = {**ctx.notes, "budget_source": budget_source, "steps": ctx.result.steps, "epochs": ctx.result.epochs,
-                     "original_source": orig.source, **self._sizes(cell)}
-        if by_flops:
-            rec.notes["budget_flops"] = budget
-        if lr_notes is not None:  # the candidates' validation scores and the choice
-            rec.notes["lr_search"] = lr_notes
-        if errors:
-            rec.notes["metric_errors"] = errors
-        if ev.na_reasons:
-            rec.notes["n/a"] = dict(ev.na_reasons)
-        if ev.definitions:
-            rec.notes["definitions"] = dict(ev.definitions)
-
-    def _sizes(self, cell: Cell) -> dict[str, int]:
-        sp = self.split(cell)
-        return {"forget_size": len(sp.forget), "retain_size": len(sp.retain), "retain_sample_size": len(sp.retain_sample),
-                **(sp.notes or {})}
+        return run_cell(self, cell)

@@ -9,9 +9,9 @@ from typing import Any
 
 import torch
 
+from .config import DeviceUnavailable  # noqa: F401 - raised here and by distributed.engine
 from .contracts import Built, Task, seeded
 from .data import Rows
-from .runner import DeviceUnavailable
 from .training import Meter, OptimizerConfig, Phase, make_optimizer, run_loop
 
 

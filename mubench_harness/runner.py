@@ -1,11 +1,9 @@
-"""The grid runner: expansion, resume, failure isolation, and the default ``mubench_run_cell``.
+"""The grid runner: resume, failure isolation, the executor, and the default ``mubench_run_cell``.
 
-Grid = task × model(scale) × seed × deletion ratio × unlearner. Within each group (task, model, scale,
-seed, ratio) the retrain cells run first (they set the time budget of every other method and are the
-reference model of RMIA), then the original model's reference row, then the other methods.
-
+The grid and its order are :mod:`mubench_harness.grid`'s; what cells share is
+:mod:`mubench_harness.execution`'s Runtime, and one cell's course is :mod:`mubench_harness.cells`.
 This module is a built-in plugin (it registers the default cell implementation), so its top imports
-nothing heavy; the work itself lives in :mod:`mubench_harness.execution`.
+nothing heavy.
 """
 from __future__ import annotations
 
@@ -14,50 +12,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .config import Validated, digest
+from .config import Validated
 from .executors import group_cells
 from .hookspecs import hookimpl
-from .store import CellRecord, Store, now, open_store
-
-ORIGINAL = "original"  # the unlearner/label of the original model's reference rows
-
-
-@dataclass(frozen=True)
-class Cell:
-    kind: str  # 'unlearned' | 'original' | 'retrain'
-    task: str
-    model: str
-    scale: str
-    unlearner: str
-    label: str
-    ratio: int
-    seed: int
-    #: hash of every setting that defines the cell's result: changing a method's args is a new cell
-    settings: str
-
-    @property
-    def key(self) -> str:
-        return f"{self.task}/{self.model}/{self.scale}/{self.label}/r{self.ratio}/s{self.seed}/{self.settings}"
-
-    @property
-    def group(self) -> tuple[str, str, str, int, int]:
-        return (self.task, self.model, self.scale, self.ratio, self.seed)
-
-    def record(self, status: str, **facts: Any) -> CellRecord:
-        return CellRecord(key=self.key, kind=self.kind, task=self.task, model=self.model, scale=self.scale,
-                          unlearner=self.unlearner, label=self.label, ratio=self.ratio, seed=self.seed,
-                          status=status, **facts)
-
-
-@dataclass
-class CellOutcome:
-    """What ``mubench_run_cell`` returns; the runner commits ``record`` in one transaction."""
-
-    record: CellRecord
-
-    @property
-    def status(self) -> str:
-        return self.record.status
+from .grid import Cell, CellOutcome, expand_grid  # noqa: F401 - expand_grid: the runner's public name
+from .store import Store, now, open_store
 
 
 @dataclass
@@ -76,16 +35,6 @@ class RunSummary:
         return 1 if self.failed else 0
 
 
-def _task_settings(v: Validated, t) -> dict[str, Any]:
-    from .splits import file_settings
-
-    settings = {"task": t.name, "source": t.source, "args": v.task_args[t.name].model_dump(mode="json"),
-                "split_seed": v.bench.split_seed}
-    if t.splits is not None and t.splits.from_ == "file":  # Df from the authors' files (keys without it unchanged)
-        settings["splits"] = file_settings(t.splits, v.base_dir)
-    return settings
-
-
 def run_config(v: Validated) -> dict[str, Any]:
     """The benchmark as written plus every argument as resolved (defaults filled in): what a run
     records, so decoding, sampling and method settings are read from results, not from source."""
@@ -96,40 +45,6 @@ def run_config(v: Validated) -> dict[str, Any]:
                 # "task/model/scale" -> the recipe that trains the original and retrains, with its source
                 "recipes": recipes_record(benchmark_recipes(v))}
     return {**v.bench.model_dump(mode="json"), "resolved_args": resolved}
-
-
-def expand_grid(v: Validated) -> list[Cell]:
-    """Every cell of the benchmark, in run order."""
-    bench = v.bench
-    retrain_specs = {u.display: v.registry.get("unlearners", u.name).is_retrain for u in bench.unlearners}
-    skipped, given = set(v.skipped), set(v.given)
-    rule = bench.optimizer.model_dump(mode="json")
-    cells: list[Cell] = []
-    for t in bench.tasks:
-        for m in t.models:
-            for scale in m.scales:
-                base = {**_task_settings(v, t), "model": m.name, "scale": scale, "checkpoint": m.checkpoint}
-                if m.recipe is not None:  # an overridden recipe makes other cells (digests without it stay as they were)
-                    base["recipe"] = m.recipe.model_dump(mode="json", exclude_none=True)
-                for seed in bench.seeds:
-                    for ratio in bench.deletion_ratios:
-                        group = [u for u in bench.unlearners if (t.name, u.display) not in skipped
-                                 and not ((t.name, m.name, scale) in given and retrain_specs[u.display])]
-                        group.sort(key=lambda u: not retrain_specs[u.display])  # retrain first (stable)
-                        n_retrain = sum(retrain_specs[u.display] for u in group)
-                        for i, u in enumerate(group):
-                            if i == n_retrain:
-                                cells.append(Cell("original", t.name, m.name, scale, ORIGINAL, ORIGINAL, ratio, seed, digest(base)))
-                            # the task's settings stay in the key (under "args"): a changed decoding or data
-                            # setting makes every cell of the task new, not only its original's row
-                            settings = {**base, "unlearner": u.name,
-                                        "unlearner_args": v.unlearner_args[u.display].model_dump(mode="json"),
-                                        "optimizer": rule, "budget": bench.budget.model_dump(mode="json")}
-                            kind = "retrain" if retrain_specs[u.display] else "unlearned"
-                            cells.append(Cell(kind, t.name, m.name, scale, u.name, u.display, ratio, seed, digest(settings)))
-                        if n_retrain == len(group):
-                            cells.append(Cell("original", t.name, m.name, scale, ORIGINAL, ORIGINAL, ratio, seed, digest(base)))
-    return cells
 
 
 def run_benchmark(v: Validated, output_dir: str | Path | None = None, *, progress: bool | None = None,
@@ -317,10 +232,6 @@ def _launched() -> bool:
     from .distributed import world_size
 
     return world_size() > 1
-
-
-class DeviceUnavailable(RuntimeError):
-    """The benchmark file asks for a device this machine does not have (bad input: exit 2)."""
 
 
 class RunInProgress(RuntimeError):

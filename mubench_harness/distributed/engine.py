@@ -48,14 +48,14 @@ def build_accelerator(bench, *, use_cuda: bool, base_dir: Path):
         # set it up as multi-CPU over gloo first; the Accelerator below shares it
         PartialState(cpu=True)
     if d.backend == "fsdp" and not use_cuda:
-        from ..runner import DeviceUnavailable
+        from ..config import DeviceUnavailable
 
         # Accelerate wraps FSDP on accelerators only: on CPU ranks it would silently run data parallel
         raise DeviceUnavailable("distributed backend fsdp needs GPUs (device: cuda or auto on a machine with "
                                 "CUDA); on CPU use accelerate (data parallel) or deepspeed (ZeRO)")
     accelerator = Accelerator(cpu=cpu, mixed_precision=bench.mixed_precision, **kwargs)
     if kwargs and not sharded_training(accelerator):
-        from ..runner import DeviceUnavailable
+        from ..config import DeviceUnavailable
 
         # an unlaunched process gets plain PyTorch from Accelerate here: never record a run that did not happen
         raise DeviceUnavailable(f"distributed backend {d.backend} runs under a launcher: mubench run FILE "
