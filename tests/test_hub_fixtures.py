@@ -58,6 +58,10 @@ def test_imdb_hub_layout_with_rotten_tomatoes_ood_loads():
     data = task.load("hub")
     assert sizes(data) == {"train": 4, "test": 4, "ood": 2}  # 'unsupervised' (label -1) is not read
     assert data["train"]["label"] == [1, 0, 1, 0] and data["ood"].features == data["test"].features
+    # full.yaml's form: the authors pool Rotten Tomatoes' train, validation and test (10,662 reviews)
+    pooled = build_task("imdb", path=fixture("stanfordnlp", "imdb"), ood_split="all",
+                        ood_path=fixture("cornell-movie-review-data", "rotten_tomatoes")).load("hub")["ood"]
+    assert len(pooled) == 3 * 2 and pooled.features == data["test"].features
 
 
 def test_imdb_hub_loader_names_a_missing_column():

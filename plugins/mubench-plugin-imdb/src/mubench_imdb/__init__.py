@@ -21,7 +21,8 @@ class ImdbArgs(BaseModel):
     ood_hub_id: str | None = Field("cornell-movie-review-data/rotten_tomatoes",
                                    description="the shifted test set (Rotten Tomatoes); None: no OOD split")
     ood_path: LocalPath | None = Field(None, description="local mirror of the OOD dataset")
-    ood_split: str = Field("test", description="which split of the OOD dataset is the shifted test set")
+    ood_split: str = Field("test", description="which split of the OOD dataset is the shifted test set; 'all': "
+                           "every split pooled (the MU-Bench authors' Rotten Tomatoes OOD set, 10,662 reviews)")
     max_length: int = Field(512, ge=8, le=4096, description="tokens per review (longer ones are truncated)")
     mini_train: int = Field(1200, ge=40, description="mini source: training reviews")
     mini_test: int = Field(600, ge=20, description="mini source: test (and OOD) reviews")

@@ -48,7 +48,7 @@ class ImdbTask(TextClassificationTask):
         return DatasetDict(dict(_mini_dataset(a.mini_train, a.mini_test, a.mini_label_noise, a.mini_seed)))
 
     def load_hub(self):
-        from datasets import DatasetDict
+        from datasets import DatasetDict, concatenate_datasets
 
         a = self.args
         where = a.path or a.hub_id
@@ -58,9 +58,15 @@ class ImdbTask(TextClassificationTask):
         if a.ood_path or a.ood_hub_id:
             ood_where = a.ood_path or a.ood_hub_id
             ood = load_hub_or_local(a.ood_hub_id, a.ood_path, task="imdb")
-            if a.ood_split not in ood:
+            if a.ood_split == "all":  # the MU-Bench authors' OOD set: every split, train then validation then test
+                known = ("train", "validation", "test")
+                order = [s for s in known if s in ood] + sorted(set(ood) - set(known))
+                parts = [self._real_schema(ood[s], ood_where).cast(out["test"].features) for s in order]
+                out["ood"] = concatenate_datasets(parts)
+            elif a.ood_split not in ood:
                 raise ValueError(f"imdb: OOD dataset {ood_where!r} has no split {a.ood_split!r} (has {sorted(ood)})")
-            out["ood"] = self._real_schema(ood[a.ood_split], ood_where).cast(out["test"].features)
+            else:
+                out["ood"] = self._real_schema(ood[a.ood_split], ood_where).cast(out["test"].features)
         return DatasetDict(out)
 
     @staticmethod
