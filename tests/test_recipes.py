@@ -67,6 +67,16 @@ def test_every_cell_of_full_yaml_resolves_to_a_cited_recipe(reg, tmp_path):
         if key[0] in ("cifar100", "imdb", "ddi2013", "nlvr2"):  # the tasks the authors' code covers
             assert r.source.startswith("CLU-UML/MU-Bench experiment/"), key
         assert r.lr <= 1e-4, key  # none of the tiny models' 1e-3-scale rates at real scale
+    # where the authors publish no recipe: the model's own, cited (a guide, an example, a README)
+    cited = {"transformers examples/pytorch/audio-classification", "transformers docs, tasks/video_classification",
+             "transformers docs, tasks/summarization", "tatsu-lab/stanford_alpaca", "diffusers examples/text_to_image"}
+    for key, r in recipes.items():
+        assert r.source.startswith("CLU-UML/MU-Bench experiment/") or any(r.source.startswith(c) for c in cited), key
+    # and the run records every one of them, with its source, in its resolved configuration
+    recorded = run_config(v)["resolved_args"]["recipes"]
+    assert set(recorded) == {"/".join(k) for k in expected} and len(recorded) == 35
+    assert recorded["cifar100/vit/large"]["batch_size"] == 64 and recorded["imdb/bert/base"]["epochs"] == 20
+    assert all(recorded["/".join(k)]["source"] == r.source for k, r in recipes.items())
 
 
 def bench_file(tmp_path, model_entry: str, extra: str = "", unlearners="[neggrad]", task="imdb", source="hub"):
