@@ -106,6 +106,15 @@ class UnlearnerEntry(Strict):
         return self.label or self.name
 
 
+class MetricEntry(Strict):
+    """``- {name: relearning, args: {steps: 20}}`` in ``metrics:``: a metric with arguments, checked in
+    phase 2 by the metric's own args model; ``- relearning`` keeps its defaults."""
+
+    name: str
+    args: dict[str, Any] = Field(default_factory=dict)
+    _short = _shorthand("name")
+
+
 class OptimizerBlock(Strict):
     """``authors``: each method's own recipe. ``paper``: MU-Bench's rule (Adam, batch 32, one lr).
     ``mubench``: the MU-Bench authors' code (per task lr, epochs and batch, adjusted per method)."""
@@ -189,7 +198,7 @@ class Benchmark(Strict):
     deletion_ratios: list[Annotated[int, Field(ge=1, le=10)]] = Field(default_factory=lambda: list(range(1, 11)), min_length=1)
     tasks: list[TaskEntry] = Field(min_length=1)
     unlearners: list[UnlearnerEntry] = Field(min_length=1)
-    metrics: list[str] | None = None  # None: every installed metric that is not opt-in
+    metrics: list[MetricEntry] | None = None  # None: every installed metric that is not opt-in
     optimizer: OptimizerBlock = Field(default_factory=OptimizerBlock)
     budget: BudgetBlock = Field(default_factory=BudgetBlock)
     device: Literal["cpu", "auto", "cuda"] = "cpu"

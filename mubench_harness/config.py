@@ -49,6 +49,8 @@ class Validated:
     given: list[tuple[str, str, str]] = field(default_factory=list)
     #: the ``executor:`` block's arguments, parsed by the named executor's args model
     executor_args: Any = None
+    #: metric name -> its args model instance (``metrics:`` entries' ``args``, else the defaults)
+    metric_args: dict[str, Any] = field(default_factory=dict)
 
     @property
     def output_dir(self) -> Path:
@@ -147,12 +149,20 @@ def check_plugins(bench: Benchmark, doc: Located, registry) -> Validated:
                             f"optimizer: mubench: no MU-Bench unlearning recipe for task(s) {', '.join(lacking)} "
                             f"(tasks with one: {', '.join(have) or 'none'}); use 'authors' or 'paper'")
 
+    metric_args: dict[str, Any] = {}
     if bench.metrics is None:
         metric_names = [s.name for s in registry.specs("metrics") if not s.opt_in]
+        metric_args = {name: registry.get("metrics", name).args() for name in metric_names}
     else:
-        for i, name in enumerate(bench.metrics):
-            get("metrics", name, ("metrics", i))
-        metric_names = list(dict.fromkeys(bench.metrics))
+        for i, m in enumerate(bench.metrics):
+            plain = isinstance(doc.data["metrics"][i], str)
+            spec = get("metrics", m.name, ("metrics", i) if plain else ("metrics", i, "name"))
+            parsed = args_of(spec, m.args, ("metrics", i, "args"))
+            if m.name in metric_args and metric_args[m.name] != parsed:
+                # one metric runs once per cell: two argument sets would leave one unmeasured
+                raise doc.error(("metrics", i), f"metric {m.name!r} is listed twice with different arguments")
+            metric_args[m.name] = parsed
+        metric_names = list(metric_args)
 
     if bench.distributed.config is not None:
         from .distributed.config import check_deepspeed_config
@@ -173,7 +183,7 @@ def check_plugins(bench: Benchmark, doc: Located, registry) -> Validated:
              if (not m.checkpoint or isinstance(m.checkpoint, ReleaseCheckpoint))  # the authors take these as given too
              and scale in registry.get("models", m.name).given]
     return Validated(bench, doc, registry, task_args, unlearner_args, metric_names, skipped, base_dir, given,
-                     executor_args)
+                     executor_args, metric_args)
 
 
 def _check_release(doc: Located, loc: Loc, task: str, m: ModelEntry, mspec, base_dir: Path) -> None:
