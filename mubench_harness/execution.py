@@ -314,7 +314,9 @@ class Runtime:
         for name in self.v.metric_names:
             spec = self.registry.get("metrics", name)
             try:
-                metric = spec.load()(spec.args())
+                # the benchmark's arguments for this metric (metrics: entries), else its defaults
+                args = self.v.metric_args.get(name)
+                metric = spec.load()(spec.args() if args is None else args)
                 values.update(metric.compute(ev) or {})
             except Exception:  # noqa: BLE001 - one metric's failure does not fail the cell
                 errors[name] = traceback.format_exc(limit=-3)

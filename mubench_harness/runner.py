@@ -42,6 +42,7 @@ def run_config(v: Validated) -> dict[str, Any]:
 
     resolved = {"tasks": {name: a.model_dump(mode="json") for name, a in v.task_args.items()},
                 "unlearners": {label: a.model_dump(mode="json") for label, a in v.unlearner_args.items()},
+                "metrics": {name: a.model_dump(mode="json") for name, a in v.metric_args.items()},
                 # "task/model/scale" -> the recipe that trains the original and retrains, with its source
                 "recipes": recipes_record(benchmark_recipes(v))}
     return {**v.bench.model_dump(mode="json"), "resolved_args": resolved}
