@@ -9,6 +9,7 @@ import sys
 import time
 import traceback
 from dataclasses import asdict
+from typing import TYPE_CHECKING
 
 from .context import UnlearnContext
 from .contracts import seeded
@@ -16,7 +17,6 @@ from .data import LOADING, BatchLoading
 from .distributed import world_size
 from .distributed.engine import consolidated
 from .distributed.ranks import broadcast, gather, sum_all
-from .execution import Original, Runtime, Split
 from .grid import Cell, CellOutcome
 from .lr_search import searched_rule
 from .metrics import Evaluation
@@ -24,6 +24,9 @@ from .resources import fit_recipe, synchronize
 from .signals import weights_hash
 from .store import now
 from .training import Budget
+
+if TYPE_CHECKING:  # the runtime is passed in: no import circle with execution
+    from .execution import Original, Runtime, Split
 
 
 def run_cell(rt: Runtime, cell: Cell) -> CellOutcome:

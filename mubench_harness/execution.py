@@ -28,7 +28,7 @@ from .data import SPILL_DIR, Rows, column_values
 from .encode_cache import EncodeCache
 from .preflight import load_tasks
 from .metrics import Evaluation, ModelAccess
-from .grid import Cell, CellOutcome, expand_grid
+from .grid import Cell, expand_grid
 from .signals import SignalCache, weights_hash
 from .resources import build_device, fit_recipe, load_checkpoint, load_verified_original
 from .release import checkpoint_of
@@ -321,9 +321,3 @@ class Runtime:
             except Exception:  # noqa: BLE001 - one metric's failure does not fail the cell
                 errors[name] = traceback.format_exc(limit=-3)
         return values, errors
-
-    def run_cell(self, cell: Cell) -> CellOutcome:
-        """Run one cell (:func:`mubench_harness.cells.run_cell`); never raises."""
-        from .cells import run_cell
-
-        return run_cell(self, cell)
