@@ -52,7 +52,7 @@ def test_benchmark_file_is_valid(path, tmp_path):
     reg = load_registry()
     missing = [f"{kind[:-1]} {name}" for kind, names in (
         ("tasks", [t.name for t in bench.tasks]), ("models", [m.name for t in bench.tasks for m in t.models]),
-        ("unlearners", [u.name for u in bench.unlearners]), ("metrics", bench.metrics or [])) for name in names
+        ("unlearners", [u.name for u in bench.unlearners]), ("metrics", [m.name for m in bench.metrics or []])) for name in names
         if name not in reg.components[kind]]
     if missing:  # e.g. the tox `core` env, where no plugin is installed
         pytest.skip(f"plugins not installed here: {', '.join(missing)}")
