@@ -322,7 +322,9 @@ def parser() -> argparse.ArgumentParser:
                         + "; ".join(f"{a.name} = {a.help}" for a in ANALYSES.values()).replace("%", "%%"))
     s.add_argument("--tolerance", type=float, default=0.05,
                    help="--analysis capacity: largest test-score drop below the original's that still counts; "
-                        "robustness: how much more than retraining's an attack may give back (default 0.05)")
+                        "robustness: how much more than retraining's an attack may give back; peft: how far above full "
+                        "fine-tuning's Df score a LoRA fraction still unlearns as it; curriculum: the Df gap that counts "
+                        "as a change (default 0.05)")
     s.set_defaults(func=cmd_report)
 
     s = sub.add_parser("leaderboard", help="a static leaderboard site (and leaderboard.json) over run folders")
