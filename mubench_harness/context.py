@@ -70,6 +70,7 @@ class UnlearnContext:
         after_step: Callable[[], None] | None = None,
         params=None,
         lr_schedule: Callable[[int], float] | None = None,
+        keep=None,
     ) -> LoopResult:
         """Run the shared loop under this cell's budget and meter; results accumulate in ``result``.
 
@@ -78,21 +79,32 @@ class UnlearnContext:
 
         Under ZeRO or FSDP the loop trains a sharded copy and ``model`` gets its whole weights back when
         the loop ends, so what a method does after training (merging LoRA, returning the model) reads
-        whole weights; ``model`` waits on the CPU meanwhile."""
+        whole weights; ``model`` waits on the CPU meanwhile.
+
+        ``keep``: entries held at fixed values (a :class:`~mubench_harness.unlearning.scope.SaliencyMask`):
+        its own ``after_step`` on a model trained whole, the same entries in each rank's shards (and the
+        optimiser's master weights) when the trained copy is sharded."""
         from .distributed.engine import sharded_training, trained_back
 
-        plain = model
-        if sharded_training(self.accelerator):
+        plain, sharded = model, sharded_training(self.accelerator)
+        if sharded:
             if after_step is not None or params is not None:
                 raise NotImplementedError(
-                    "a method that edits weights after each step or trains a subset of parameters (SalUn's mask) "
-                    "does not run under DeepSpeed ZeRO or FSDP yet (their optimizers keep their own master weights): "
-                    "use distributed backend accelerate for it")
+                    "a method that edits weights after each step or trains a subset of parameters by hand "
+                    "does not run under DeepSpeed ZeRO or FSDP (their optimizers keep their own master weights; "
+                    "a mask held through train(keep=) does): use distributed backend accelerate for it")
             model = copy.deepcopy(plain)  # its parameters get partitioned; ``plain`` stays whole on the CPU
             plain.to("cpu")
         opt = make_optimizer(params if params is not None else model.parameters(), optimizer)
         if self.accelerator is not None:
             model, opt = self.accelerator.prepare(model, opt)
+        release = None
+        if keep is not None and sharded:  # the sharded copy's own parameters hold the entries
+            from .distributed.shards import entry_keeper
+
+            after_step, release = entry_keeper(self.accelerator.unwrap_model(model), keep.held())
+        elif keep is not None:
+            after_step = keep.after_step if after_step is None else _chain(keep.after_step, after_step)
         if lr_schedule is not None:
             scheduler = torch.optim.lr_scheduler.LambdaLR(opt, lr_schedule)
             inner = after_step
@@ -108,7 +120,9 @@ class UnlearnContext:
                 after_step=after_step, budget=self.budget, meter=self.meter, device=self.device,
             )
         finally:
-            if plain is not model and sharded_training(self.accelerator):
+            if release is not None:
+                release()
+            if sharded:
                 trained_back(model, plain, self.accelerator)  # a collective: every rank is here
                 plain.to(self.device)
         self.result.steps += res.steps
@@ -118,3 +132,11 @@ class UnlearnContext:
         self.result.history += res.history
         self.notes["optimizer"] = optimizer.model_dump()
         return res
+
+
+def _chain(first: Callable[[], None], then: Callable[[], None]) -> Callable[[], None]:
+    def both() -> None:
+        first()
+        then()
+
+    return both

@@ -23,12 +23,17 @@ def main(bench: str, out: str) -> int:
     from mubench_harness.distributed.engine import local_numel
     from mubench_harness.runner import run_benchmark
 
+    try:  # where a cell's unlearning runs: the cells module (functions), earlier the Runtime's method
+        from mubench_harness import cells as home
+        cell_owner = home
+    except ImportError:
+        home, cell_owner = execution, execution.Runtime
     label, weights, held = [None], {}, {}
-    real_cell, real_consolidated, real_loop = execution.Runtime._unlearn_cell, execution.consolidated, context.run_loop
+    real_cell, real_consolidated, real_loop = cell_owner._unlearn_cell, home.consolidated, context.run_loop
 
-    def unlearn_cell(self, cell, rec):
-        label[0] = cell.label
-        return real_cell(self, cell, rec)
+    def unlearn_cell(*args):  # (runtime, cell, ...) either way
+        label[0] = args[1].label
+        return real_cell(*args)
 
     def consolidated(model, like, accelerator):
         plain = real_consolidated(model, like, accelerator)
@@ -41,8 +46,8 @@ def main(bench: str, out: str) -> int:
                                                    for p in module.parameters())]
         return real_loop(model, *args, accelerator=accelerator, **kwargs)
 
-    execution.Runtime._unlearn_cell = unlearn_cell
-    execution.consolidated = consolidated
+    cell_owner._unlearn_cell = unlearn_cell
+    home.consolidated = consolidated
     context.run_loop = run_loop
     summary = run_benchmark(validate(bench), out, progress=False)
     folder = Path(out)

@@ -1,9 +1,13 @@
 """The DeepSpeed JSON of a benchmark file: read and checked at validation (no torch imported).
 
-The user's file is passed to DeepSpeed unchanged, except two keys the harness fills *only when the file
-leaves them out*: ``train_micro_batch_size_per_gpu`` (DeepSpeed requires it; the harness's own loop
-chooses batches; ``"auto"`` is filled the same way) and ``zero_allow_untested_optimizer`` (the loop hands DeepSpeed a torch optimizer,
-SGD included, built from the method's recipe).
+The user's file is passed to DeepSpeed unchanged, except three keys the harness fills *only when the file
+leaves them out* (or says ``"auto"``, which a trainer fills from its own settings):
+``train_micro_batch_size_per_gpu`` (DeepSpeed requires it; the harness's own loop chooses batches),
+``gradient_clipping`` (0: DeepSpeed clips gradients to norm 1.0 unless told otherwise, and Accelerate fills
+``"auto"`` with 1.0, while no method's or task's recipe clips: with that default a ZeRO run matched one
+process to 1e-8 until the first step whose gradient norm passed 1, then drifted, 0.25 after the toy
+original's 280 Adam steps) and ``zero_allow_untested_optimizer`` (the loop hands DeepSpeed a torch
+optimizer, SGD included, built from the method's recipe).
 """
 from __future__ import annotations
 
@@ -41,5 +45,7 @@ def deepspeed_config(zero_stage: int, path: Path | None, mixed_precision: str) -
             data[mixed_precision] = {"enabled": True}
     if data.get("train_micro_batch_size_per_gpu", "auto") == "auto":  # "auto": the trainer fills it in
         data["train_micro_batch_size_per_gpu"] = 1
+    if data.get("gradient_clipping", "auto") == "auto":
+        data["gradient_clipping"] = 0.0
     data.setdefault("zero_allow_untested_optimizer", True)
     return data

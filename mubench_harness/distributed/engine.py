@@ -1,7 +1,8 @@
 """The ``Accelerator`` a benchmark file's ``distributed:`` block asks for, and whole weights out of shards.
 
-Sharding itself is Accelerate's and DeepSpeed's, as they are: ``DeepSpeedPlugin`` with the user's JSON,
-``FullyShardedDataParallelPlugin(fsdp_version=2)``; nothing here partitions a tensor by hand.
+Sharding itself is Accelerate's, DeepSpeed's and torch's, as they are: ``DeepSpeedPlugin`` with the user's
+JSON, ``FullyShardedDataParallelPlugin(fsdp_version=2)`` on GPUs, torch's ``fully_shard`` on CPU ranks
+(:mod:`.fsdp`: Accelerate shards on accelerators only); nothing here partitions a tensor by hand.
 """
 from __future__ import annotations
 
@@ -41,18 +42,14 @@ def build_accelerator(bench, *, use_cuda: bool, base_dir: Path):
     cpu = not use_cuda and (not kwargs or torch.cuda.is_available())
     if kwargs and "LOCAL_RANK" not in os.environ:
         _one_rank_group()
-    if kwargs and not use_cuda:
+    if kwargs and not use_cuda and d.backend != "fsdp":
         from accelerate import PartialState
 
         # and without CUDA, cpu=False would leave Accelerate's process state at one process (no group):
         # set it up as multi-CPU over gloo first; the Accelerator below shares it
         PartialState(cpu=True)
     if d.backend == "fsdp" and not use_cuda:
-        from ..config import DeviceUnavailable
-
-        # Accelerate wraps FSDP on accelerators only: on CPU ranks it would silently run data parallel
-        raise DeviceUnavailable("distributed backend fsdp needs GPUs (device: cuda or auto on a machine with "
-                                "CUDA); on CPU use accelerate (data parallel) or deepspeed (ZeRO)")
+        return _cpu_fsdp(bench)
     accelerator = Accelerator(cpu=cpu, mixed_precision=bench.mixed_precision, **kwargs)
     if kwargs and not sharded_training(accelerator):
         from ..config import DeviceUnavailable
@@ -61,6 +58,19 @@ def build_accelerator(bench, *, use_cuda: bool, base_dir: Path):
         raise DeviceUnavailable(f"distributed backend {d.backend} runs under a launcher: mubench run FILE "
                                 f"--launcher torchrun (or torchrun -m mubench_harness run FILE)")
     return accelerator
+
+
+def _cpu_fsdp(bench):
+    """FSDP2 on CPU ranks (:mod:`.fsdp`): Accelerate wraps FSDP on accelerators only and would silently
+    run data parallel here."""
+    from ..config import DeviceUnavailable
+    from .fsdp import TorchFsdp
+
+    if bench.mixed_precision == "fp16":
+        # fp16 needs a loss scaler, which FSDP on CPU lacks: small gradients would silently underflow
+        raise DeviceUnavailable("distributed backend fsdp on CPU runs fp32 or bf16, not fp16 (no loss scaler "
+                                "without CUDA): set mixed_precision: bf16 or no")
+    return TorchFsdp(bench.mixed_precision)
 
 
 def _one_rank_group() -> None:
@@ -127,12 +137,15 @@ def partitioned(module: torch.nn.Module) -> bool:
 
 
 def local_numel(module: torch.nn.Module) -> int:
-    """Parameter entries this rank holds: its ZeRO-3 partition or FSDP2 shard, else every entry."""
+    """Parameter entries this rank holds: its ZeRO-3 partition or FSDP2 shard, else every entry (a ZeRO-3
+    parameter under DeepSpeed's persistence threshold is held whole beside its partition)."""
     from torch.distributed.tensor import DTensor
 
     total = 0
     for p in module.parameters():
-        if hasattr(p, "ds_tensor"):
+        if getattr(p, "ds_persist", False):
+            total += p.ds_tensor.numel() + p.ds_numel
+        elif hasattr(p, "ds_tensor"):
             total += p.ds_tensor.numel()
         elif isinstance(p, DTensor):
             total += p.to_local().numel()

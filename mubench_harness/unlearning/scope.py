@@ -89,8 +89,14 @@ class SaliencyMask:
         missing = set(masks) - set(named)
         if missing:
             raise ValueError(f"mask names parameters the model does not train: {sorted(missing)[:3]}")
+        self.names = list(masks)
         self.entries = [(named[n], m.to(named[n].device), named[n].detach().clone()) for n, m in masks.items()]
         self.hooks = [p.register_hook(lambda g, m=m: g * m) for p, m, _ in self.entries]
+
+    def held(self) -> dict[str, tuple[torch.Tensor, torch.Tensor]]:
+        """name -> (mask, the values held where it is False): what a sharded copy of the model must keep
+        (:func:`mubench_harness.distributed.shards.entry_keeper`, through ``UnlearnContext.train(keep=)``)."""
+        return {n: (m, frozen) for n, (_, m, frozen) in zip(self.names, self.entries)}
 
     @property
     def fraction(self) -> float:

@@ -28,6 +28,6 @@ class SalUn(PieceMethod):
         make_phase = relabel_phases(ctx, bs, include_true=include_true, curriculum=curriculum, retain_weight=a.retain_weight)
         try:
             ctx.train(model, relabelled_schedule(make_phase, relabel), epochs=a.epochs, optimizer=opt,
-                      after_step=mask.after_step)
+                      keep=mask)
         finally:
             mask.detach()

@@ -1,0 +1,114 @@
+"""Edits of individual weight entries where the weights are sharded: what SalUn's mask needs under ZeRO and FSDP.
+
+A method that holds some entries of a parameter at fixed values (SalUn: the entries outside its saliency
+mask stay exactly at θo) must write them back into every copy of the weights the optimiser updates or
+the forward reads. In one process or under data parallel that is the parameter itself. Sharded, it is:
+
+- ZeRO-1/2: the whole 16/32-bit parameter on every rank (what the forward reads), and this rank's fragment
+  of the flat fp32 master partition the optimiser updates (``param._hp_mapping``: its offset in the
+  flattened parameter);
+- ZeRO-3: this rank's partition ``param.ds_tensor`` (the flattened parameter, padded, split evenly by
+  rank) and the fp32 master partition of the same layout (DeepSpeed's local fp32 API); a parameter under
+  DeepSpeed's persistence threshold (``stage3_param_persistence_threshold``) is also kept whole on every
+  rank, and that copy is what the forward reads;
+- FSDP2: the parameter's local shard (a ``DTensor``; the optimiser updates it directly), whose layout
+  torch's ``distribute_tensor`` gives.
+
+Every rank holds the whole mask and values (they are computed identically everywhere) and cuts its own
+part: no collective per step. The parameter's kind is read off the parameter, so a method never asks
+which engine runs it.
+"""
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import torch
+
+
+def entry_keeper(model: torch.nn.Module, held: dict[str, tuple[torch.Tensor, torch.Tensor]]) -> tuple[Callable[[], None], Callable[[], None]]:
+    """``(after_step, detach)`` for ``model`` (plain, or prepared by data parallel, ZeRO or FSDP):
+    ``after_step`` sets every entry where ``held[name][0]`` (a boolean mask of the parameter's whole
+    shape) is False back to ``held[name][1]`` (the whole values); gradient hooks zero those entries'
+    gradients where the gradient passes through the parameter (``detach`` removes them)."""
+    from torch.distributed.tensor import DTensor, distribute_tensor
+
+    named = dict(model.named_parameters())
+    missing = set(held) - set(named)
+    if missing:
+        raise ValueError(f"held entries name parameters the model does not have: {sorted(missing)[:3]}")
+    writers, hooks = [], []
+    for name, (mask, value) in held.items():
+        p = named[name]
+        if isinstance(p, DTensor):
+            # FSDP2 sets the shard's gradient itself (reduce-scatter), past any hook on it: the entries are
+            # put back after each step, which leaves the entries that move exactly where they would be
+            # (the optimisers are elementwise and nothing clips by a global norm)
+            m = distribute_tensor(mask.to(p.device), p.device_mesh, p.placements)
+            v = distribute_tensor(value.to(p.device, p.dtype), p.device_mesh, p.placements)
+            writers.append(lambda p=p, m=m, v=v: p.copy_(torch.where(m, p, v)))
+            continue
+        hooks.append(p.register_hook(lambda g, m=mask.to(p.device): g * m))
+        if hasattr(p, "ds_tensor"):
+            writers.append(_zero3_writer(p, mask, value))
+        else:
+            if hasattr(p, "_hp_mapping"):
+                writers.append(_zero12_master_writer(p, mask, value))
+            m, v = mask.to(p.device), value.to(p.device, p.dtype)
+            writers.append(lambda p=p, m=m, v=v: p.copy_(torch.where(m, p, v)))
+
+    @torch.no_grad()
+    def after_step() -> None:
+        for write in writers:
+            write()
+
+    def detach() -> None:
+        for h in hooks:
+            h.remove()
+        hooks.clear()
+
+    return after_step, detach
+
+
+def _zero3_part(p: torch.Tensor, full: torch.Tensor) -> torch.Tensor:
+    """This rank's ZeRO-3 partition of a whole tensor of ``p``'s shape: the flattened tensor, padded to
+    ranks × partition size, cut at rank × partition size (DeepSpeed's partitioning)."""
+    import torch.distributed as dist
+
+    n = p.ds_tensor.numel()
+    flat = full.flatten()
+    flat = torch.cat([flat, flat.new_zeros(max(0, n * dist.get_world_size() - flat.numel()))])
+    return flat[dist.get_rank() * n:(dist.get_rank() + 1) * n]
+
+
+def _zero3_writer(p, mask: torch.Tensor, value: torch.Tensor) -> Callable[[], None]:
+    from deepspeed.utils import safe_get_local_fp32_param, safe_set_local_fp32_param
+
+    m = _zero3_part(p, mask).to(p.ds_tensor.device)
+    v = _zero3_part(p, value.float()).to(p.ds_tensor.device)
+
+    whole_m, whole_v = mask.to(p.device), value.to(p.device, p.dtype)
+
+    def write():
+        master = safe_get_local_fp32_param(p)
+        kept = torch.where(m, master.flatten(), v)
+        safe_set_local_fp32_param(p, kept)
+        p.ds_tensor.copy_(kept.to(p.ds_tensor.dtype))
+        if getattr(p, "ds_persist", False):  # below DeepSpeed's persistence threshold: also whole on every
+            p.data.copy_(torch.where(whole_m, p.data, whole_v))  # rank, and the forward reads that copy
+
+    return write
+
+
+def _zero12_master_writer(p, mask: torch.Tensor, value: torch.Tensor) -> Callable[[], None]:
+    mapping = p._hp_mapping
+    if mapping is None:  # this rank's master partition holds none of ``p``
+        return lambda: None
+    address = mapping.lp_fragment_address
+    m = mask.flatten().narrow(0, address.start, address.numel)
+    v = value.float().flatten().narrow(0, address.start, address.numel)
+
+    def write():
+        fragment = mapping.get_hp_fragment()
+        fragment.copy_(torch.where(m.to(fragment.device), fragment, v.to(fragment.device)))
+
+    return write
