@@ -257,6 +257,19 @@ def test_distributed_entry_keeper_holds_masked_entries_on_a_whole_model():
         entry_keeper(layer, {"nope": (mask, start)})
 
 
+def test_distributed_whole_trainable_refuses_shards():
+    """l1-sparse's norm reads the trainable parameters of the module being trained; where they are shards
+    (a ZeRO-3 partitioned parameter carries ds_id) it is one clear error, not a norm of empty tensors."""
+    from mubench_harness.distributed.shards import whole_trainable
+
+    layer = torch.nn.Linear(2, 2)
+    layer.bias.requires_grad_(False)
+    assert whole_trainable(layer) == [layer.weight]
+    layer.weight.ds_id = 0
+    with pytest.raises(NotImplementedError, match="sharded parameters"):
+        whole_trainable(layer)
+
+
 @pytest.mark.parametrize("files, block, message", [
     ({}, "{backend: deepspeed, config: ds.json}", "ds.json' does not exist"),
     ({"ds.json": "{not json"}, "{backend: deepspeed, config: ds.json}", "is not a JSON file"),

@@ -112,3 +112,17 @@ def _zero12_master_writer(p, mask: torch.Tensor, value: torch.Tensor) -> Callabl
         fragment.copy_(torch.where(m.to(fragment.device), fragment, v.to(fragment.device)))
 
     return write
+
+
+def whole_trainable(model: torch.nn.Module) -> list[torch.nn.Parameter]:
+    """The trainable parameters of ``model`` — the module a loss receives: plain, or wrapped by data
+    parallel or ZeRO-1/2, all of which hold every parameter whole on each rank — for a term over the
+    weights themselves (l1-sparse's norm). Read from the module being trained, never from a copy captured
+    before training: under ZeRO the loop trains a copy. Where the parameters are shards (ZeRO-3, FSDP) a
+    norm of them needs a gather inside the sharded forward, which is not done: ``NotImplementedError``."""
+    from .engine import partitioned
+
+    if partitioned(model):
+        raise NotImplementedError("a loss term over the weights themselves (l1-sparse's norm) does not run on "
+                                  "sharded parameters (ZeRO-3, FSDP) yet: use DeepSpeed ZeRO-1/2 or data parallel")
+    return [p for p in model.parameters() if p.requires_grad]

@@ -1,6 +1,7 @@
 """l1-sparse: mean task loss on Dr + α_t·Σ|θ| over the trainable parameters."""
 import torch
 
+from mubench_harness.distributed.shards import whole_trainable
 from mubench_harness.training import Phase
 from mubench_harness.unlearning.method import PieceMethod
 from mubench_harness.unlearning.terms import Term, mean_loss, task_loss
@@ -18,7 +19,6 @@ class L1Sparse(PieceMethod):
         a = self.args
         opt, bs = self.optimizer(ctx)
         retain = mean_loss(Term("retain", task_loss(ctx.task, ctx.built), curriculum=self.superloss()))
-        params = [p for p in model.parameters() if p.requires_grad]
         ctx.notes["l1_alpha"] = []
 
         def schedule(epoch):
@@ -26,7 +26,8 @@ class L1Sparse(PieceMethod):
             ctx.notes["l1_alpha"].append(alpha_t)
 
             def loss(m, batch):
-                l1 = torch.stack([p.abs().sum() for p in params]).sum()
+                # the parameters of ``m``, the module being trained (under ZeRO a copy of ``model``)
+                l1 = torch.stack([p.abs().sum() for p in whole_trainable(m)]).sum()
                 return retain(m, batch) + alpha_t * l1
 
             return [Phase("retain_l1", ctx.retain, bs, loss)]
