@@ -11,7 +11,7 @@ import pytest
 
 from mubench_harness.cli import main
 from mubench_harness.report import load_results
-from mubench_harness.report.analyses.peft import peft_rows, peft_verdict, render_peft
+from mubench_harness.report.analyses.peft import peft_rows, peft_verdict
 from mubench_harness.store import CellRecord, Store
 
 ORIGINAL = {0: (1.0, 0.80), 1: (0.98, 0.82)}  # seed -> (Df score, test score)
