@@ -136,7 +136,7 @@ def render_curriculum(data: ReportData, tolerance: float = 0.05, tablefmt: str =
         gap_table(rows, tablefmt),
         "",
         f"Finding (paper): {CURRICULUM_CLAIM}.",
-        f"Rule (tolerance {tolerance:g}): per method, SuperLoss forgets less where the mean Df gap is below −{tolerance:g}, "
+        f"Rule: with tolerance {tolerance:g}, per method SuperLoss forgets less where the mean Df gap is below −{tolerance:g}, "
         f"more (facilitates unlearning) where above {tolerance:g}, the same otherwise; the claim holds where it forgets "
         "more in fewer than half of the methods and forgets less in at least as many as it forgets more.",
         *curriculum_finding(rows, tolerance)])

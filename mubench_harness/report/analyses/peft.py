@@ -204,7 +204,7 @@ def render_peft(data: ReportData, tolerance: float = 0.05, tablefmt: str = "gith
         f"Intervals: {interval_rule()}.",
         "",
         f"Finding (paper): {PEFT_CLAIM}.",
-        f"Rule (tolerance {tolerance:g}): a fraction unlearns as full fine-tuning where its mean Df score is at most "
+        f"Rule: with tolerance {tolerance:g}, a fraction unlearns as full fine-tuning where its mean Df score is at most "
         f"{tolerance:g} above the 100 % one; the minimum fraction is the smallest from which every larger tested fraction "
         "does. Parts: (a) minimum ≥ 50 %; (b) below 50 % every mean Df drop from the original is ≤ the tolerance; "
         "(c) every fraction's mean test score is within the tolerance of 100 %'s. Supports: all; partly: (a) but not all; "
