@@ -178,7 +178,8 @@ def render_scaling(data: ReportData, tolerance: float = 0.05, tablefmt: str = "g
                   for r in family_rows]
     return "\n".join([
         "Scaling: counted FLOs of each cell (teacher and mask passes included), their share of retraining's on the "
-        "same (ratio, seed), and the Df and test scores, per scale (ordered by the original's training FLOs); "
+        "same (ratio, seed), and the Df and test scores, per scale (ordered by the original's training FLOs), each a "
+        "mean over the scale's ratios and seeds; "
         "cost growth = least-squares FLOs per 1 % more Df, and as % of the smallest ratio's FLOs.",
         tabulate(per_scale, headers=["task", "model", "scale", "method", "ratios %", "FLOs", "FLOs / retrain", "Df score",
                                      "test", "FLOs per 1 % Df", "growth % per 1 % Df"],
