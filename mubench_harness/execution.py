@@ -157,10 +157,10 @@ class Runtime:
         return self._recipes[(cell.task, cell.model, cell.scale)]
 
     def rule_for(self, cell: Cell, method: str) -> OptimizerRule:
-        """The benchmark's optimiser rule; ``mubench`` resolves per (task, method) from the task spec."""
+        """The benchmark's optimiser rule; ``mubench`` resolves per (task, method, ratio) from the task spec."""
         if self.rule.name != "mubench":
             return self.rule
-        u = mubench_unlearning(self.registry.get("tasks", cell.task), method)
+        u = mubench_unlearning(self.registry.get("tasks", cell.task), method, cell.ratio)
         if u is None:  # validation refuses this; a Runtime built by hand gets the same message
             raise ValueError(f"optimizer: mubench: task {cell.task!r} has no MU-Bench unlearning recipe")
         return OptimizerRule("mubench", lr=u["lr"], batch_size=u["batch_size"], optimizer=u["optimizer"],

@@ -141,6 +141,9 @@ class MethodAdjustment:
 
     lr_factor: float = 1.0
     epochs: int | None = None  # None: the task's unlearning epochs
+    #: deletion ratio (percent) -> the factor at that ratio instead of ``lr_factor`` (IMDB's NegGrad: ÷ 5 at
+    #: 2 %, ÷ 10 at the others)
+    lr_factor_at: dict[int, float] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

@@ -70,15 +70,17 @@ def recipes_record(recipes: dict[tuple[str, str, str], TrainRecipe]) -> dict[str
     return {"/".join(key): asdict(r) for key, r in recipes.items()}
 
 
-def mubench_unlearning(task: TaskSpec, method: str) -> dict[str, Any] | None:
-    """The MU-Bench authors' unlearning settings for ``method`` on ``task``: ``lr``, ``epochs``,
-    ``batch_size``, ``optimizer``, ``weight_decay``, ``source``; ``None`` where their code gives none."""
+def mubench_unlearning(task: TaskSpec, method: str, ratio: int | None = None) -> dict[str, Any] | None:
+    """The MU-Bench authors' unlearning settings for ``method`` on ``task`` at deletion ratio ``ratio``
+    (percent; ``None``: the method's factor for ratios the file names no exception for): ``lr``,
+    ``epochs``, ``batch_size``, ``optimizer``, ``weight_decay``, ``source``; ``None`` where their code gives none."""
     u = task.unlearning
     if u is None:
         return None
     adj = u.methods.get(method)
-    lr = u.lr * (adj.lr_factor if adj else 1.0)
+    factor = adj.lr_factor_at.get(ratio, adj.lr_factor) if adj else 1.0
+    lr = u.lr * factor
     epochs = adj.epochs if adj and adj.epochs is not None else u.epochs
-    note = f" ({method}: lr × {adj.lr_factor:g}{f', {epochs} epochs' if adj.epochs else ''})" if adj else ""
+    note = f" ({method}: lr × {factor:g}{f', {epochs} epochs' if adj.epochs else ''})" if adj else ""
     return {"lr": lr, "epochs": epochs, "batch_size": u.batch_size, "optimizer": u.optimizer,
             "weight_decay": u.weight_decay, "source": u.source + note}

@@ -140,8 +140,12 @@ def test_mubench_unlearning_rule_per_task_and_method(reg):
     assert mubench_unlearning(imdb, "scrub") == pytest.approx(
         {"lr": 5e-5, "epochs": 6, "batch_size": 32, "optimizer": "adamw", "weight_decay": 0.0,
          "source": "CLU-UML/MU-Bench experiment/imdb/gen_config.py"})
-    neg = mubench_unlearning(imdb, "neggrad")
-    assert neg["lr"] == pytest.approx(1e-5) and neg["epochs"] == 12 and "neggrad" in neg["source"]
+    # NegGrad: ÷ 5 at 2 % (`if dr == 2.0`), ÷ 10 at every other ratio, 12 epochs
+    neg = mubench_unlearning(imdb, "neggrad", ratio=2)
+    assert neg["lr"] == pytest.approx(1e-5) and neg["epochs"] == 12 and "neggrad: lr × 0.2" in neg["source"]
+    for ratio in (1, 4, 10, None):
+        assert mubench_unlearning(imdb, "neggrad", ratio=ratio)["lr"] == pytest.approx(5e-6), ratio
+    assert mubench_unlearning(imdb, "scrub", ratio=2)["lr"] == pytest.approx(5e-5)  # no exception for others
     assert mubench_unlearning(imdb, "badt")["lr"] == pytest.approx(1e-4)
     cifar = mubench_unlearning(reg.get("tasks", "cifar100"), "salun")
     assert cifar["lr"] == pytest.approx(1e-4) and cifar["batch_size"] == 128 and cifar["weight_decay"] == 1e-4
@@ -166,11 +170,12 @@ def test_optimizer_mubench_validates_where_the_authors_give_a_recipe(reg, tmp_pa
 
 
 def test_a_run_under_optimizer_mubench_uses_the_authors_lr_epochs_and_batch(tmp_path):
-    """IMDB's mini data and tiny BERT, one cell of NegGrad: the authors' rule (lr 5e-5 ÷ 5, 12 epochs,
-    AdamW, batch 32) replaces NegGrad's own recipe, and the cell records it."""
+    """IMDB's mini data and tiny BERT, NegGrad at Df 2 %: the authors' rule for that ratio (lr 5e-5 ÷ 5,
+    12 epochs, AdamW, batch 32; ÷ 10 at the other ratios, above) replaces NegGrad's own recipe, and the
+    cell records it."""
     path = tmp_path / "m.yaml"
-    path.write_text("name: m\nseeds: [0]\ndeletion_ratios: [10]\n"
-                    "tasks: [{name: imdb, source: mini, args: {mini_train: 40, mini_test: 20}, "
+    path.write_text("name: m\nseeds: [0]\ndeletion_ratios: [2]\n"
+                    "tasks: [{name: imdb, source: mini, args: {mini_train: 50, mini_test: 20}, "
                     "models: [{name: bert, recipe: {epochs: 1}}]}]\nunlearners: [neggrad]\noptimizer: mubench\n"
                     "budget: {max_fraction_of_retrain: 1000.0}\n")  # a one-epoch original: no cut from it
     out = tmp_path / "out"

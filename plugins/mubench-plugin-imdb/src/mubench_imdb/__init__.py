@@ -8,10 +8,11 @@ from mubench_harness.specs import LocalPath, MethodAdjustment, TaskSpec, TrainRe
 #: to train, max 128 tokens (set ``max_length: 128`` in the benchmark file), best epoch by accuracy
 _SRC = "CLU-UML/MU-Bench experiment/imdb/gen_config.py"
 RECIPES = {"*": TrainRecipe(epochs=20, lr=5e-5, batch_size=32, optimizer="adamw", source=_SRC)}
-#: unlearning (same file): lr 5e-5 over 6 epochs; NegGrad lr ÷ 5 (their 2 % setting; ÷ 10 above) over 12
-#: epochs; Bad-T lr × 2 over 10 epochs
+#: unlearning (same file): lr 5e-5 over 6 epochs; NegGrad over 12 epochs at lr ÷ 5 where Df is 2 %, ÷ 10
+#: at every other ratio (``if dr == 2.0: /= 5 else: /= 10``); Bad-T lr × 2 over 10 epochs
 UNLEARNING = UnlearningRecipe(lr=5e-5, epochs=6, batch_size=32, source=_SRC, methods={
-    "neggrad": MethodAdjustment(lr_factor=0.2, epochs=12), "badt": MethodAdjustment(lr_factor=2, epochs=10)})
+    "neggrad": MethodAdjustment(lr_factor=0.1, epochs=12, lr_factor_at={2: 0.2}),
+    "badt": MethodAdjustment(lr_factor=2, epochs=10)})
 
 
 class ImdbArgs(BaseModel):
