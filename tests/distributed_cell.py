@@ -1,7 +1,8 @@
 """Runs a benchmark as ``mubench run`` does (on one rank or under ``torchrun``) and keeps, for the
 distributed tests, what the harness made of each cell: the whole unlearned weights it evaluated
 (``weights/<label>.safetensors``, rank 0) and, per rank, how many parameter entries the rank held while the
-method trained (``held-rank<r>.json``: label -> [held, total]).
+method trained (``held-rank<r>.json``: label -> [held, total]; ``<label>:teacher``: a frozen model the
+method built, as held).
 
     python tests/distributed_cell.py BENCH.yaml OUT
     torchrun --nproc_per_node=2 tests/distributed_cell.py BENCH.yaml OUT
@@ -18,9 +19,9 @@ def main(bench: str, out: str) -> int:
 
     from mubench_harness import context, execution
     from mubench_harness.config import validate
-    from mubench_harness.distributed import is_main, rank, world_size
-    from mubench_harness.distributed.ranks import shutdown
+    from mubench_harness.distributed import is_main, rank, shards, world_size
     from mubench_harness.distributed.engine import local_numel
+    from mubench_harness.distributed.ranks import shutdown
     from mubench_harness.runner import run_benchmark
 
     try:  # where a cell's unlearning runs: the cells module (functions), earlier the Runtime's method
@@ -42,10 +43,18 @@ def main(bench: str, out: str) -> int:
 
     def run_loop(model, *args, accelerator=None, **kwargs):
         module = accelerator.unwrap_model(model) if accelerator is not None else model
-        held[label[0]] = [local_numel(module), sum(p.ds_numel if hasattr(p, "ds_numel") else p.numel()
-                                                   for p in module.parameters())]
+        held[label[0]] = [local_numel(module), _total(module)]
         return real_loop(model, *args, accelerator=accelerator, **kwargs)
 
+    real_frozen = shards.shard_frozen
+
+    def shard_frozen(module, accelerator):
+        held_module = real_frozen(module, accelerator)
+        inner = getattr(held_module, "module", held_module)  # a DeepSpeed engine holds the model as .module
+        held[f"{label[0]}:teacher"] = [local_numel(inner), _total(inner)]
+        return held_module
+
+    shards.shard_frozen = shard_frozen
     cell_owner._unlearn_cell = unlearn_cell
     home.consolidated = consolidated
     context.run_loop = run_loop
@@ -59,6 +68,11 @@ def main(bench: str, out: str) -> int:
     if world_size() > 1:
         shutdown()
     return summary.exit_code
+
+
+def _total(module) -> int:
+    """Entries of the whole model (a ZeRO-3 parameter's whole size is ds_numel; a DTensor's numel is whole)."""
+    return sum(p.ds_numel if hasattr(p, "ds_numel") else p.numel() for p in module.parameters())
 
 
 if __name__ == "__main__":

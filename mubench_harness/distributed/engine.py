@@ -122,9 +122,15 @@ def consolidated(model: torch.nn.Module, like: torch.nn.Module, accelerator) -> 
     its parameters are whole, else a copy of the unsharded ``like`` filled from the gathered shards.
     Evaluation, hashing and signals read this one."""
     module = accelerator.unwrap_model(model) if accelerator is not None else model
-    if not partitioned(module):
+    # ZeRO-1/2 hold whole weights, but as views into DeepSpeed's flat buffers (which safetensors refuses to
+    # save and DeepSpeed keeps writing): those are copied out too
+    engine_owned = module is not model and sharded_training(accelerator)
+    if not partitioned(module) and not engine_owned:
         return module
     plain = copy.deepcopy(like)
+    if engine_owned:  # ``like`` may be that very module: give its copy's parameters storage of their own
+        for p in plain.parameters():
+            p.data = p.data.clone()
     trained_back(model, plain, accelerator)
     return plain
 

@@ -126,3 +126,35 @@ def whole_trainable(model: torch.nn.Module) -> list[torch.nn.Parameter]:
         raise NotImplementedError("a loss term over the weights themselves (l1-sparse's norm) does not run on "
                                   "sharded parameters (ZeRO-3, FSDP) yet: use DeepSpeed ZeRO-1/2 or data parallel")
     return [p for p in model.parameters() if p.requires_grad]
+
+
+def shard_frozen(module: torch.nn.Module, accelerator) -> torch.nn.Module:
+    """A frozen model built for one method (Bad-T's random teacher) held in shards where the trained model
+    is: under FSDP ``fully_shard`` over the run's ranks (forward gathers one layer group at a time), under
+    ZeRO-3 a DeepSpeed engine with the run's ZeRO section and no optimiser (ZeRO-3 inference: partitioned,
+    gathered by its hooks in forward); otherwise ``module`` itself. Every rank calls it, and every rank then
+    runs the frozen model's forward each step (a collective, like the student's)."""
+    from accelerate.utils import DistributedType
+
+    from .engine import is_sharded
+
+    if not is_sharded(accelerator):
+        return module
+    if accelerator.distributed_type == DistributedType.FSDP:
+        import torch.distributed as dist
+        from torch.distributed.device_mesh import init_device_mesh
+        from torch.distributed.fsdp import fully_shard
+
+        fully_shard(module, mesh=init_device_mesh(accelerator.device.type, (dist.get_world_size(),)))
+        return module
+    import deepspeed
+
+    run = accelerator.state.deepspeed_plugin.deepspeed_config
+    config = {"train_micro_batch_size_per_gpu": 1, "gradient_accumulation_steps": 1,
+              "zero_optimization": dict(run["zero_optimization"])}
+    for key in ("bf16", "fp16"):  # held at the run's precision
+        if key in run:
+            config[key] = run[key]
+    engine, *_ = deepspeed.initialize(model=module, config=config)
+    engine.eval()  # DeepSpeed's eval() returns nothing
+    return engine

@@ -49,11 +49,14 @@ def corrupted_forget(ctx, include_true: bool = False, draw: int = 0) -> Rows:
 
 def incompetent_teacher(ctx) -> torch.nn.Module:
     """Bad-T's teacher: a fresh, seeded init of the same architecture; frozen, in eval mode."""
+    from ..distributed.shards import shard_frozen
+
     seed = ctx.seed * 1_000_003 + SALT_TEACHER
     teacher = ctx.fresh_model(seed)
     teacher.to(ctx.device).eval().requires_grad_(False)
     ctx.notes["teacher_seed"] = seed
-    return teacher
+    # under ZeRO-3/FSDP each rank keeps its shard of it, not a whole copy (nothing else reads it whole)
+    return shard_frozen(teacher, ctx.accelerator)
 
 
 def retain_subset(ctx, fraction: float) -> Rows:
