@@ -144,7 +144,7 @@ def test_tinyimagenet_hub_layout_loads_with_words():
 @pytest.mark.parametrize("task, field, mini, hub", [
     ("samsum", "decoding", {"max_new_tokens": 28, "num_beams": 1}, {"max_new_tokens": 128, "num_beams": 4}),
     ("biofact", "decoding", {"max_new_tokens": 24}, {"max_new_tokens": 512}),
-    ("tinyimagenet", "sampling", {"steps": 20, "guidance_scale": 1.0}, {"steps": 50, "guidance_scale": 7.5}),
+    ("tinyimagenet", "sampling", {"steps": 10, "guidance_scale": 1.0}, {"steps": 50, "guidance_scale": 7.5}),
 ])
 def test_generation_settings_follow_the_source_and_are_recorded(tmp_path, task, field, mini, hub):
     from mubench_harness.config import validate

@@ -16,9 +16,11 @@ from mubench_harness.specs import HubIdOrPath, LocalPath, TaskSpec, TrainRecipe,
 _SRC = "diffusers examples/text_to_image (README, train_text_to_image.py defaults)"
 RECIPES = {"*": TrainRecipe(epochs=1, lr=1e-5, batch_size=4, optimizer="adamw", weight_decay=1e-2, source=_SRC)}
 
-#: sampling per source. mini: the tiny UNet, unguided. hub: Stable Diffusion v1.4's own pipeline defaults
+#: sampling per source. mini: the tiny UNet, unguided, 10 DDIM steps: its judge accuracies match 20 steps'
+#: (the mini original: test 0.717 at both, Df 0.60 at both, Dr sample 0.633 vs 0.617) in half the generation
+#: time. hub: Stable Diffusion v1.4's own pipeline defaults
 #: (diffusers StableDiffusionPipeline: 50 steps, classifier-free guidance 7.5)
-GENERATION = {"mini": {"sampling": Sampling()},
+GENERATION = {"mini": {"sampling": Sampling(steps=10)},
               "hub": {"sampling": Sampling(steps=50, guidance_scale=7.5, batch_size=8)}}
 
 
@@ -48,7 +50,7 @@ class Args(BaseModel):
     image_size: int = Field(16, ge=8, description="mini: image side in pixels")
     data_seed: int = Field(0, description="mini: seed of the generated images")
     sampling: Sampling | None = Field(None, description="image generation used by the score (recorded); None: the "
-                                      "source's (mini: 20 steps unguided; hub: 50 steps, guidance 7.5)")
+                                      "source's (mini: 10 steps unguided; hub: 50 steps, guidance 7.5)")
 
     @model_validator(mode="after")
     def _per_source(self, info: ValidationInfo):
