@@ -42,11 +42,11 @@ class Compose(PieceMethod):
         a = self.args
         opt, bs = self.optimizer(ctx)
         ctx.notes["composition"] = {k: getattr(a, k) for k in ("forget_measure", "corruption", "retain", "scope", "schedule")}
-        after_step = mask = None
+        mask = None
         if a.scope == "saliency":
             scores = saliency(model, ctx.forget, bs, task_loss(ctx.task, ctx.built), device=ctx.device, meter=ctx.meter)
             mask = SaliencyMask(model, top_fraction_mask(scores, a.mask_fraction))
-            after_step, ctx.notes["mask_fraction"] = mask.after_step, mask.fraction
+            ctx.notes["mask_fraction"] = mask.fraction
         (f_rows, f_term), (r_rows, r_term) = self.forget_part(ctx), self.retain_part(ctx)
         if a.schedule == "mixed" and f_term is not None and r_term is not None:
             # both row kinds measured by the task loss (RandLabel's case): one forward over the mixed batch
@@ -58,7 +58,8 @@ class Compose(PieceMethod):
             phases = [Phase(name, rows, bs, mean_loss(term)) for name, rows, term in
                       (("forget", f_rows, f_term), ("retain", r_rows, r_term)) if term is not None]
         try:
-            ctx.train(model, lambda epoch: phases, epochs=a.epochs, optimizer=opt, after_step=after_step)
+            # keep=: the mask is held in whatever holds the weights (a sharded copy under ZeRO/FSDP too)
+            ctx.train(model, lambda epoch: phases, epochs=a.epochs, optimizer=opt, keep=mask)
         finally:
             if mask is not None:
                 mask.detach()
