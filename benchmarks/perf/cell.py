@@ -11,9 +11,13 @@ unlearning, the signal passes, every metric, the database), against, on the same
   same optimizer, padding trimmed per batch as the task does), then hand-written forward passes over the
   splits the cell evaluates (test, Df, the Dr sample; the original's are cached on both sides).
 
-Each phase's time is printed (from the cell's database row) and the whole cell's ratio last.
+Both sides run once untimed first (the harness's first run above; one bare run), then alternate A/B,
+B/A, ... for ``--repeats`` repeats in one process, one torch thread each. Each phase's time is printed
+(from the cell's database row); the ratio reported, last, is the median over repeats of each repeat's
+harness/bare wall-time ratio (its two sides ran back to back, under one load), with their spread and
+the same ratio of process CPU time beside it.
 
-    OMP_NUM_THREADS=1 python benchmarks/perf/cell.py [--rows 25000] [--repeats 3]
+    OMP_NUM_THREADS=1 python benchmarks/perf/cell.py [--rows 25000] [--repeats 5]
 """
 from __future__ import annotations
 
@@ -22,12 +26,14 @@ import sqlite3
 import sys
 import tempfile
 import time
+import uuid
+import zlib
 from pathlib import Path
 
 import torch
 
 sys.path.insert(0, str(Path(__file__).parent))
-from common import alternate, bare_forward, bare_train, parser, report_ratio, set_threads  # noqa: E402
+from common import alternate, bare_forward, bare_train, parser, report_paired, set_threads  # noqa: E402
 
 BENCH = """name: perf-cell
 seeds: [0]
@@ -44,8 +50,9 @@ budget: {{max_fraction_of_retrain: 1000}}  # never cut: both sides do the whole 
 
 def write(folder: Path, ns, label: str) -> Path:
     path = folder / f"{label}.yaml"
-    # a learning rate a hair different per repeat: other weights, so no repeat reads an earlier one's signals
-    lr = 0.01 * (1 + 1e-6 * (0 if label == "warm" else 1 + int(label.rsplit("-", 1)[1])))
+    # a learning rate a hair different per label: other weights, so no repeat reads an earlier one's signals
+    # (labels are unique per run and repeat, so a reused --work-dir never finds a repeat's cell done)
+    lr = 0.01 * (1 + 1e-6 * (0 if label == "warm" else 1 + zlib.crc32(label.encode()) % 100_000))
     path.write_text(BENCH.format(rows=ns.rows, test=ns.test, seq_len=ns.seq_len, label=label, lr=lr))
     return path
 
@@ -71,10 +78,12 @@ def timed_phases(runtime_class) -> dict[str, float]:
 
 
 def main(argv=None) -> None:
-    p = parser(__doc__)
+    p = parser(__doc__, repeats=5)
     p.add_argument("--rows", type=int, default=25_000)
     p.add_argument("--test", type=int, default=2_500)
     p.add_argument("--seq-len", type=int, default=64)
+    p.add_argument("--work-dir", help="folder kept across runs: a later run finds the original trained and the rows "
+                   "encoded there, and skips that untimed part (default: a new temporary folder)")
     ns = p.parse_args(argv)
     print(set_threads(ns.threads))
 
@@ -84,11 +93,14 @@ def main(argv=None) -> None:
     from mubench_harness.text_classification import trim_padding
     from mubench_randlabel import Args
 
-    folder = Path(tempfile.mkdtemp(prefix="mubench-perf-cell-"))
+    folder = Path(ns.work_dir) if ns.work_dir else Path(tempfile.mkdtemp(prefix="mubench-perf-cell-"))
+    folder.mkdir(parents=True, exist_ok=True)
+    run_id = uuid.uuid4().hex[:6]
     out = folder / "out"
     start = time.perf_counter()
     first = run_benchmark(validate(write(folder, ns, "warm")), out, progress=False)
-    print(f"untimed first run (original trained and cached, rows encoded): {time.perf_counter() - start:.1f}s, "
+    print(f"untimed first run in {folder} (original trained and cached, rows encoded, unless an earlier run did): "
+          f"{time.perf_counter() - start:.1f}s, "
           f"work {first.work}")
 
     # the same rows and original weights, for the bare side
@@ -126,7 +138,7 @@ def main(argv=None) -> None:
     spent = timed_phases(Runtime)
 
     def harness():
-        label = f"rl-{len(phases)}"
+        label = f"rl-{run_id}-{len(phases)}"
         for name in spent:
             spent[name] = 0.0
         summary = run_benchmark(validate(write(folder, ns, label)), out, progress=False)
@@ -138,7 +150,9 @@ def main(argv=None) -> None:
 
     print(f"rows {ns.rows} (Df {len(split.forget)}, Dr {len(split.retain)}, test {len(prepared.test)}, "
           f"Dr sample {len(split.retain_sample)}), batch 32, one epoch")
-    times = alternate({"harness": harness, "bare": bare}, ns.repeats)
+    bare()  # its warm-up, as the harness's first run was (first-call paths, the allocator's pools)
+    cpu: dict[str, list[float]] = {}
+    times = alternate({"harness": harness, "bare": bare}, ns.repeats, cpu)
     for i, ph in enumerate(phases):
         total = times["harness"][i]
         # the original's time includes loading the data it is built for; prepared() is nested in it
@@ -148,7 +162,7 @@ def main(argv=None) -> None:
         rest = total - ph["unlearning"] - ph["signals_of"] - ph["evaluate"] - ph["original"]
         print(f"harness repeat {i}: whole run {total:.2f}s = " + " + ".join(parts) + f" + the rest {rest:.2f}s")
     print(f"evaluation / its forward passes: {min(p['signals_of'] + p['evaluate'] for p in phases) / min(p['signals_of'] for p in phases):.2f}")
-    report_ratio(times, "harness", "bare", "whole cell harness/bare ratio")
+    report_paired(times, cpu, "harness", "bare", "whole cell harness/bare ratio (median of paired repeats)")
 
 
 if __name__ == "__main__":
