@@ -1,17 +1,19 @@
 """One cell across ranks (DESIGN.md §7): two CPU processes over gloo under torchrun — data parallel
 (Accelerate), DeepSpeed ZeRO-2/3 (DeepSpeed's CPU accelerator) and FSDP2 (torch's ``fully_shard`` on a CPU
 mesh) — against a single-process run of the same cells: NegGrad, SCRUB (teacher), SalUn (saliency mask held
-in the shards and the optimiser's master weights) and LoRA (merged after).
+in the shards and the optimiser's master weights), LoRA (merged after) and Bad-T (its random teacher held
+sharded under ZeRO-3/FSDP).
 
 Tolerance: weights within atol 1e-5 + rtol 1e-4 of the single-process run. The ranks average two
 half-batch gradients where one process takes one batch: the same float32 numbers summed in another order,
-so entries differ by a few ulp per step (measured: ≤ 2.4e-7 on every backend here; ZeRO-2 stays at 3.7e-7
-over the toy original's 280 Adam steps), far under the tolerance, while a real divergence is not: with
+so entries differ by a few ulp per step (measured, the same on every backend: NegGrad, SalUn, LoRA 1.8e-7,
+SCRUB 2.4e-7, Bad-T 8.5e-7, metrics equal; ZeRO-2 stays at 3.7e-7 over the toy original's 280 Adam steps),
+far under the tolerance, while a real divergence is not: with
 DeepSpeed's default gradient clipping (norm 1.0) the first clipped step already moved entries by 2e-4.
 Metrics (scores on test, Df, Dr) within 1e-6, FLOs of all ranks together equal (SalUn's saliency pass runs
 whole on every rank). LoRA runs without dropout here: each rank draws dropout masks for its own rows, so with
 dropout two ranks match one process in distribution only. Every launch costs start-up seconds on 2 cores, so
-one small grid (toy blobs × toy MLP, 4 methods) serves every backend; DeepSpeed's communication op compiled on
+one small grid (toy blobs × toy MLP, 5 methods) serves every backend; DeepSpeed's communication op compiled on
 first use (~35 s) is cached in ~/.cache/torch_extensions, once per machine.
 """
 from __future__ import annotations
