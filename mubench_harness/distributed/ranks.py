@@ -65,3 +65,12 @@ def shutdown() -> None:
     if dist.is_available() and dist.is_initialized():
         dist.barrier()
         dist.destroy_process_group()
+
+
+def sum_tensors(tensors: list[torch.Tensor]) -> list[torch.Tensor]:
+    """``tensors`` summed element-wise over every rank, in place (one collective each: no flat copy of them
+    all, which for a whole model's gradients would be one more model's worth of memory)."""
+    if active():
+        for t in tensors:
+            dist.all_reduce(t, op=dist.ReduceOp.SUM)
+    return tensors

@@ -43,13 +43,20 @@ def saliency(model: nn.Module, rows, batch_size: int, measure: Callable[[nn.Modu
     The sum over every sample (not a mean per batch) is the full-data gradient: no batch is dropped
     and a short last batch weighs what its samples weigh. With a ``meter``, the FLOs are counted like
     a training phase's: the first batch under the op-level counter, the rest scaled by their samples.
+    Launched on several ranks, rank r takes batches r, r+N, … and the signed sums are added over the
+    ranks before the absolute value: the same sum, each batch computed once.
     """
+    from ..distributed.ranks import rank_and_world, sum_tensors
+
     was_training = model.training
     model.eval()
     params = trainable(model)
     for _, p in params:
         p.grad = None
-    for batch in rows.batches(batch_size):
+    rank, world = rank_and_world()
+    for i, batch in enumerate(rows.batches(batch_size)):
+        if i % world != rank:
+            continue
         if device is not None:
             batch = {k: v.to(device) for k, v in batch.items()}
         pass_ = lambda b=batch: (-measure(model, b).sum()).backward()  # noqa: E731
@@ -57,7 +64,8 @@ def saliency(model: nn.Module, rows, batch_size: int, measure: Callable[[nn.Modu
             meter.step("saliency", len(batch["idx"]), pass_)
         else:
             pass_()
-    out = {n: (p.grad.detach().abs() if p.grad is not None else torch.zeros_like(p)) for n, p in params}
+    sums = sum_tensors([p.grad if p.grad is not None else torch.zeros_like(p) for _, p in params])
+    out = {n: g.detach().abs() for (n, _), g in zip(params, sums)}
     for _, p in params:
         p.grad = None
     model.train(was_training)
