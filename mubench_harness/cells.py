@@ -54,6 +54,9 @@ def run_cell(rt: Runtime, cell: Cell) -> CellOutcome:
             failed = [(r, err) for r, (status, err) in enumerate(verdicts) if status == "failed"]
             if failed:
                 rec.status, rec.error = "failed", f"rank {failed[0][0]}: {failed[0][1]}"
+                # a rank that got through keeps no state the failed one lacks (the original it trained, kept
+                # in memory): next time every rank takes the same path, not one training while others wait
+                rt.forget_original()
         bar.close()
         LOADING.reset(loading)
         if rt.accelerator is not None:

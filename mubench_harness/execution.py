@@ -210,6 +210,10 @@ class Runtime:
         self._original = (key, orig)
         return orig
 
+    def forget_original(self) -> None:
+        """Drop the original kept in memory (after a cell failed on some rank: every rank starts over alike)."""
+        self._original = None
+
     def _trained_original(self, cell: Cell, p: Prepared, built: Built) -> Original:
         from safetensors.torch import save_model
 

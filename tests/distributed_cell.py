@@ -6,10 +6,13 @@ method built, as held).
 
     python tests/distributed_cell.py BENCH.yaml OUT
     torchrun --nproc_per_node=2 tests/distributed_cell.py BENCH.yaml OUT
+
+With ``MUBENCH_TEST_FAIL_FIRST_SAVE=1`` rank 0's first checkpoint save raises (a failure of one rank alone).
 """
 from __future__ import annotations
 
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -54,6 +57,18 @@ def main(bench: str, out: str) -> int:
         held[f"{label[0]}:teacher"] = [local_numel(inner), _total(inner)]
         return held_module
 
+    if os.environ.get("MUBENCH_TEST_FAIL_FIRST_SAVE") and rank() == 0:  # a failure on rank 0 alone
+        import safetensors.torch
+
+        real_save, saves = safetensors.torch.save_model, []
+
+        def save_model(*args, **kwargs):
+            saves.append(1)
+            if len(saves) == 1:
+                raise OSError("injected: the first checkpoint save fails, on rank 0 only")
+            return real_save(*args, **kwargs)
+
+        safetensors.torch.save_model = save_model
     shards.shard_frozen = shard_frozen
     cell_owner._unlearn_cell = unlearn_cell
     home.consolidated = consolidated

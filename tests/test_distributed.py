@@ -62,17 +62,18 @@ def _env():
             "TRANSFORMERS_OFFLINE": "1", "PYTHONPATH": str(DRIVER.parent.parent)}
 
 
-def _run(tmp: Path, distributed: str, ranks: int, extra_files: dict[str, str] | None = None, device: str = "cpu") -> Path:
+def _run(tmp: Path, distributed: str, ranks: int, extra_files: dict[str, str] | None = None, device: str = "cpu",
+         grid: str = GRID, env: dict[str, str] | None = None) -> Path:
     tmp.mkdir(parents=True, exist_ok=True)
     for name, text in (extra_files or {}).items():
         (tmp / name).write_text(text)
     bench = tmp / "bench.yaml"
-    bench.write_text(GRID.format(distributed=distributed).replace("device: cpu", f"device: {device}"))
+    bench.write_text(grid.format(distributed=distributed).replace("device: cpu", f"device: {device}"))
     out = tmp / "out"
     launch = [sys.executable] if ranks == 1 else [sys.executable, "-m", "torch.distributed.run", "--standalone",
                                                   f"--nproc_per_node={ranks}"]
-    proc = subprocess.run([*launch, str(DRIVER), str(bench), str(out)], env=_env(), capture_output=True, text=True,
-                          timeout=600)
+    proc = subprocess.run([*launch, str(DRIVER), str(bench), str(out)], env={**_env(), **(env or {})},
+                          capture_output=True, text=True, timeout=600)
     assert proc.returncode in (0, 1), proc.stderr[-4000:]  # 1: a cell failed (checked by the caller)
     return out
 
@@ -153,6 +154,20 @@ def test_distributed_two_ranks_match_one_process(single, tmp_path):
     held = json.loads((multi / "held-rank1.json").read_text())
     assert set(held) >= set(METHODS)  # rank 1 ran every method's loop
     assert not (multi / "weights" / "held-rank1").exists()
+
+
+def test_distributed_a_rank_failing_alone_fails_the_cell_and_the_ranks_stay_in_step(tmp_path):
+    """Rank 0 alone fails (its save of the trained original raises): the original's cell fails on every
+    rank with rank 0's error, and the next cell finds the ranks in step — each trains the original again —
+    instead of rank 0 training while rank 1, still holding the first original, waits in another collective."""
+    grid = GRID[:GRID.index("unlearners:")] + "unlearners: [{{name: neggrad, args: {{batch_size: 6, epochs: 1}}}}]\n" \
+        + GRID[GRID.index("metrics:"):]
+    out = _run(tmp_path, "distributed: {backend: accelerate}", 2, grid=grid, env={"MUBENCH_TEST_FAIL_FIRST_SAVE": "1"})
+    cells = _cells(out)
+    assert cells["original"]["status"] == "failed"
+    assert cells["original"]["error"].startswith("rank 0: ") and "injected" in cells["original"]["error"]
+    assert cells["neggrad"]["status"] == "done", cells["neggrad"]["error"]
+    assert len(list((out / "cache" / "originals").glob("*.safetensors"))) == 1  # saved the second time
 
 
 def _assert_half_held(out: Path, tolerance: float) -> None:
