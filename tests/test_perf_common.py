@@ -17,7 +17,7 @@ def test_paired_ratio_is_the_median_of_each_repeats_own_ratio(capsys):
     ratio = common.report_paired(times, cpu, "harness", "bare", "whole cell")
     assert ratio == pytest.approx(1.2)  # pairs 1.2, 1.2, 1.0
     out = capsys.readouterr().out.splitlines()
-    assert out[-1] == "whole cell: 1.200"  # the figure reported comes last
+    assert out[-1] == "whole cell: 1.200 (wall), 1.200 (CPU time)"  # the figures reported come last
     assert "spread 1.000-1.200 over 3 repeats" in out[1]
     assert "fastest/fastest 1.200" in out[1]  # 12 / 10
     assert "median/median 1.000" in out[1]  # medians 13 and 13: unpaired, the spike hides the overhead
