@@ -162,6 +162,7 @@ def test_distributed_a_rank_failing_alone_fails_the_cell_and_the_ranks_stay_in_s
     instead of rank 0 training while rank 1, still holding the first original, waits in another collective."""
     grid = GRID[:GRID.index("unlearners:")] + "unlearners: [{{name: neggrad, args: {{batch_size: 6, epochs: 1}}}}]\n" \
         + GRID[GRID.index("metrics:"):]
+    grid = grid.replace("n_train: 200, n_test: 80", "n_train: 40, n_test: 20")  # the original is trained twice
     out = _run(tmp_path, "distributed: {backend: accelerate}", 2, grid=grid, env={"MUBENCH_TEST_FAIL_FIRST_SAVE": "1"})
     cells = _cells(out)
     assert cells["original"]["status"] == "failed"
