@@ -13,7 +13,7 @@ DeepSpeed's default gradient clipping (norm 1.0) the first clipped step already 
 Metrics (scores on test, Df, Dr) within 1e-6, FLOs of all ranks together equal (SalUn's saliency pass
 included: the ranks split Df's batches and add their gradient sums). LoRA runs without dropout here: each rank draws dropout masks for its own rows, so with
 dropout two ranks match one process in distribution only. Every launch costs start-up seconds on 2 cores, so
-one small grid (toy blobs × toy MLP, 5 methods) serves every backend; DeepSpeed's communication op compiled on
+one small grid (toy blobs × toy MLP, 6 methods) serves every backend; DeepSpeed's communication op compiled on
 first use (~35 s) is cached in ~/.cache/torch_extensions, once per machine.
 """
 from __future__ import annotations
@@ -32,6 +32,9 @@ pytestmark = pytest.mark.needs_shipped_plugins  # runs the shipped tasks/familie
 
 DRIVER = Path(__file__).with_name("distributed_cell.py")
 METHODS = ["neggrad", "scrub", "salun", "lora", "badt"]
+#: l1-sparse's norm runs where parameters are whole (data parallel, ZeRO-1/2; α large enough that a norm
+#: of the wrong parameters would show: 6 SGD steps of lr·α = 1e-4) and is refused on shards (ZeRO-3, FSDP)
+WHOLE_ONLY = ["l1sparse"]
 
 # Bad-T at its authors' lr 1e-4: at 0.01 its first Adam step met a gradient entry of -8.0e-10 in one process and
 # -9.0e-10 on two ranks (the sum of canceling per-row terms, rounded in two halves), and Adam's g/(|g|+1e-8) made
@@ -50,6 +53,7 @@ unlearners:
   - {{name: salun, args: {{batch_size: 16, epochs: 1, lr: 0.01}}}}
   - {{name: badt, args: {{batch_size: 16, epochs: 1, lr: 0.0001}}}}
   - {{name: neggrad, label: lora, args: {{batch_size: 6, epochs: 2, lr: 0.01, lora: {{rank: 2, dropout: 0.0}}}}}}
+  - {{name: l1sparse, args: {{batch_size: 32, epochs: 1, lr: 0.01, alpha: 0.01}}}}
 metrics: [performance]
 budget: {{max_fraction_of_retrain: 1000.0}}
 device: cpu
@@ -148,7 +152,7 @@ def test_distributed_two_ranks_match_one_process(single, tmp_path):
     metrics for every method (SalUn's mask re-imposed on each rank's replica, LoRA merged after); rank 0
     alone wrote the database (one run row) while rank 1 trained in step."""
     multi = _run(tmp_path, "distributed: {backend: accelerate}", 2)
-    _assert_same(single, multi, METHODS)
+    _assert_same(single, multi, METHODS + WHOLE_ONLY)
     with sqlite3.connect(multi / "results.db") as db:
         assert db.execute("SELECT COUNT(*) FROM runs").fetchone()[0] == 1
     held = json.loads((multi / "held-rank1.json").read_text())
@@ -171,11 +175,16 @@ def test_distributed_a_rank_failing_alone_fails_the_cell_and_the_ranks_stay_in_s
     assert len(list((out / "cache" / "originals").glob("*.safetensors"))) == 1  # saved the second time
 
 
+def _assert_l1_refused(out: Path) -> None:
+    cell = _cells(out)["l1sparse"]
+    assert cell["status"] == "failed" and "does not run on sharded parameters" in cell["error"]
+
+
 def _assert_half_held(out: Path, tolerance: float) -> None:
     """While each method trained, each rank held about half of the parameter entries (its shard)."""
     for r in (0, 1):
         held = json.loads((out / f"held-rank{r}.json").read_text())
-        assert set(held) == {*METHODS, "badt:teacher"}  # Bad-T's random teacher: held sharded too
+        assert set(held) == {*METHODS, *WHOLE_ONLY, "badt:teacher"}  # Bad-T's random teacher: held sharded too
         for label in held:
             local, total = held[label]
             assert abs(local - total / 2) <= tolerance * total, (r, label, local, total)
@@ -194,6 +203,7 @@ def test_deepspeed_zero3_matches_one_process_and_each_rank_holds_half(single, tm
     under the persistence threshold add 132 of 4996 entries: 3 %."""
     multi = _run(tmp_path, "distributed: {backend: deepspeed, zero_stage: 3, config: ds.json}", 2, {"ds.json": ZERO3})
     _assert_same(single, multi, METHODS)
+    _assert_l1_refused(multi)
     _assert_half_held(multi, tolerance=0.03)
 
 
@@ -202,7 +212,7 @@ def test_deepspeed_zero2_matches_one_process(single, tmp_path):
     changed): one process's weights and metrics."""
     ds = '{"zero_optimization": {"stage": 2}, "train_micro_batch_size_per_gpu": "auto"}'
     multi = _run(tmp_path, "distributed: {backend: deepspeed, config: ds.json}", 2, {"ds.json": ds})
-    _assert_same(single, multi, METHODS)
+    _assert_same(single, multi, METHODS + WHOLE_ONLY)
 
 
 def test_fsdp_matches_one_process_and_each_rank_holds_half(single, tmp_path):
@@ -211,6 +221,7 @@ def test_fsdp_matches_one_process_and_each_rank_holds_half(single, tmp_path):
     device = "cuda" if torch.cuda.device_count() >= 2 else "cpu"
     multi = _run(tmp_path, "distributed: {backend: fsdp}", 2, device=device)
     _assert_same(single, multi, METHODS)
+    _assert_l1_refused(multi)
     _assert_half_held(multi, tolerance=0.01)
 
 
