@@ -87,12 +87,7 @@ def _original_cell(rt: Runtime, cell: Cell, rec, bar) -> None:
     rec.notes = {"source": orig.source, "train_size": len(p.train), **_sizes(rt, cell)}
     if orig.source in ("trained", "cache"):
         rec.notes["recipe"] = asdict(rt.recipe(cell))
-    if errors:
-        rec.notes["metric_errors"] = errors
-    if ev.na_reasons:
-        rec.notes["n/a"] = dict(ev.na_reasons)
-    if ev.definitions:
-        rec.notes["definitions"] = dict(ev.definitions)
+    _evaluation_notes(rec, ev, errors)
 
 def _budget(rt: Runtime, cell: Cell, orig: Original, sp: Split, retrain: tuple[float | None, float | None]
             ) -> tuple[float | None, str]:
@@ -197,12 +192,17 @@ def _unlearn_cell(rt: Runtime, cell: Cell, rec, bar) -> None:
         rec.notes["budget_flops"] = budget
     if lr_notes is not None:  # the candidates' validation scores and the choice
         rec.notes["lr_search"] = lr_notes
+    _evaluation_notes(rec, ev, errors)
+
+def _evaluation_notes(rec, ev: Evaluation, errors: dict[str, str]) -> None:
+    """What the evaluation said beside its values: failed metrics, values n/a and why, definitions."""
     if errors:
         rec.notes["metric_errors"] = errors
     if ev.na_reasons:
         rec.notes["n/a"] = dict(ev.na_reasons)
     if ev.definitions:
         rec.notes["definitions"] = dict(ev.definitions)
+
 
 def _sizes(rt: Runtime, cell: Cell) -> dict[str, int]:
     sp = rt.split(cell)

@@ -77,7 +77,7 @@ def test_cli_section_plots_and_bad_input(tmp_path, capsys):
     assert main(["report", str(tmp_path), "--analysis", "curriculum", "--plots", str(out)]) == 0
     text = capsys.readouterr().out
     assert "| Df gap " in text and "\nRule: with tolerance 0.05, per method SuperLoss forgets less" in text
-    assert (out / "curriculum-toy_blobs-toy_mlp-small-10.png").stat().st_size > 5000
+    assert (out / "curriculum-toy_blobs-toy_mlp-small-r10.png").stat().st_size > 5000
     # only one side ran: nothing to pair, one line and exit 2
     half = tmp_path / "half"
     half.mkdir()

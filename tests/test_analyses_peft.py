@@ -113,7 +113,7 @@ def test_cli_section_plots_and_bad_input(tmp_path, capsys):
     assert "| fraction %" in text and "Finding (paper): unlearning cannot be achieved below about 50 %" in text
     assert "10 % randlabel: supports" in text and "- all rows: 2 supports" in text
     assert "\nRule: with tolerance 0.05, a fraction unlearns as full fine-tuning" in text
-    assert (out / "peft-toy_blobs-toy_mlp-small-10.png").stat().st_size > 5000
+    assert (out / "peft-toy_blobs-toy_mlp-small-r10.png").stat().st_size > 5000
     assert main(["report", str(tmp_path), "--analysis", "peft", "--tolerance", "1"]) == 2
     assert "--tolerance must lie in [0, 1)" in capsys.readouterr().err
     # one fraction per method: nothing to plot against, one line and exit 2

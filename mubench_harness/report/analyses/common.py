@@ -30,3 +30,12 @@ def save_figures(fig, out, stem: str) -> list[Path]:
         written.append(out / f"{stem}.{fmt}")
     _pyplot().close(fig)
     return written
+
+
+def write_per_setting(keys, draw, out, prefix: str) -> list[Path]:
+    """One figure per (task, model, scale, ratio) setting, ``out/<prefix>-<task>-<model>-<scale>-r<ratio>``;
+    ``draw(key)`` returns the figure. Returns the paths written."""
+    written: list[Path] = []
+    for key in sorted(keys):
+        written += save_figures(draw(key), out, f"{prefix}-{key[0]}-{key[1]}-{key[2]}-r{key[3]}")
+    return written

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from ...stats import Summary, interval_rule, summarize
 from ..load import ReportData
-from .common import TEST, ci, save_figures
+from .common import TEST, ci, write_per_setting
 from .peft import DF, by_seed, method_names, resolved_args, variant_signature
 
 CURRICULUM_CLAIM = ("SuperLoss leaves a slightly higher Df score (curriculum learning helps the model forget less) "
@@ -165,8 +165,7 @@ def plot_curriculum(rows: list[CurriculumRow], key: tuple):
 
 
 def write_curriculum_plots(data: ReportData, out, tolerance: float = 0.05) -> list:
-    """``curriculum-<task>-<model>-<scale>-<ratio>.{png,svg}`` in ``out``; returns the paths written."""
-    rows, written = curriculum_rows(data), []
-    for key in sorted({(r.task, r.model, r.scale, r.ratio) for r in rows}):
-        written += save_figures(plot_curriculum(rows, key), out, f"curriculum-{'-'.join(map(str, key))}")
-    return written
+    """``curriculum-<task>-<model>-<scale>-r<ratio>.{png,svg}`` in ``out``; returns the paths written."""
+    rows = curriculum_rows(data)
+    return write_per_setting({(r.task, r.model, r.scale, r.ratio) for r in rows}, lambda key: plot_curriculum(rows, key),
+                             out, "curriculum")

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from ...stats import Summary, interval_rule, summarize
 from ..load import ReportData
-from .common import TEST, ci, save_figures
+from .common import TEST, ci, write_per_setting
 
 DF = "forget/score"
 #: the paper's threshold: below it, it reports, unlearning is not achieved
@@ -239,8 +239,7 @@ def plot_peft(rows: list[PeftRow], key: tuple):
 
 
 def write_peft_plots(data: ReportData, out, tolerance: float = 0.05) -> list:
-    """``peft-<task>-<model>-<scale>-<ratio>.{png,svg}`` in ``out``; returns the paths written."""
-    rows, written = peft_rows(data), []
-    for key in sorted({(r.task, r.model, r.scale, r.ratio) for r in rows}):
-        written += save_figures(plot_peft(rows, key), out, f"peft-{'-'.join(map(str, key))}")
-    return written
+    """``peft-<task>-<model>-<scale>-r<ratio>.{png,svg}`` in ``out``; returns the paths written."""
+    rows = peft_rows(data)
+    return write_per_setting({(r.task, r.model, r.scale, r.ratio) for r in rows}, lambda key: plot_peft(rows, key),
+                             out, "peft")

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from ...stats import Summary, summarize
 from ..load import ReportData
-from .common import ci, save_figures
+from .common import ci, write_per_setting
 
 #: (column, how it is computed from a cell's metrics): how much Df score each attack gives back
 RETURNS = {
@@ -91,8 +91,5 @@ def plot_robustness(means: dict[tuple, dict[str, Summary | None]], key: tuple, t
 
 def write_robustness_plots(data: ReportData, out, tolerance: float = 0.05) -> list:
     """``robustness-<task>-<model>-<scale>-r<ratio>.{png,svg}`` in ``out``; returns the paths written."""
-    means, written = _returns(data), []
-    for key in sorted({k[:4] for k in means}):
-        stem = f"robustness-{key[0]}-{key[1]}-{key[2]}-r{key[3]}"
-        written += save_figures(plot_robustness(means, key, tolerance), out, stem)
-    return written
+    means = _returns(data)
+    return write_per_setting({k[:4] for k in means}, lambda key: plot_robustness(means, key, tolerance), out, "robustness")

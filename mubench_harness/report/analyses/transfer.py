@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 from ...stats import Summary, interval_rule, summarize
 from ..load import ReportData
-from .common import TEST, ci, save_figures
+from .common import TEST, ci, write_per_setting
 
 OOD = "ood/score"
 
@@ -157,8 +157,6 @@ def plot_transfer(rows: list[TransferRow], key: tuple, tolerance: float):
 
 def write_transfer_plots(data: ReportData, out, tolerance: float = 0.05) -> list:
     """``transfer-<task>-<model>-<scale>-r<ratio>.{png,svg}`` in ``out``; returns the paths written."""
-    rows, written = transfer_rows(data), []
-    for key in sorted({(r.task, r.model, r.scale, r.ratio) for r in rows}):
-        stem = f"transfer-{key[0]}-{key[1]}-{key[2]}-r{key[3]}"
-        written += save_figures(plot_transfer(rows, key, tolerance), out, stem)
-    return written
+    rows = transfer_rows(data)
+    return write_per_setting({(r.task, r.model, r.scale, r.ratio) for r in rows},
+                             lambda key: plot_transfer(rows, key, tolerance), out, "transfer")
