@@ -320,12 +320,16 @@ def test_given_original_is_not_trained(tmp_path, kit, cli_env):
 
 def test_a_cell_does_not_depend_on_what_ran_before_it(tmp_path, kit):
     """A method drawing from torch's global RNG (dropout here) gives the same model whether its cell runs
-    first in a fresh process or after other work (a resumed sweep reruns cells one by one)."""
-    v = validate(bench(tmp_path, "[{name: dropout_ascent, args: {lr: 0.01, epochs: 3}}]", seeds="[0]", ratios="[10]"))
+    first in a fresh process or after other work (a resumed sweep reruns cells one by one). The budget
+    counts FLOs: a time budget would cut the method at a step that depends on the machine's load."""
+    v = validate(bench(tmp_path, "[{name: dropout_ascent, args: {lr: 0.01, epochs: 3}}]", seeds="[0]", ratios="[10]",
+                       extra="budget: {measure: flos}\n"))
 
     def unlearned_weights(out):
         run_benchmark(v, out)
-        return next(r["weights"] for r in cells(out).values() if r["kind"] == "unlearned")
+        cell = next(r for r in cells(out).values() if r["kind"] == "unlearned")
+        assert not cell["cut"]  # all three epochs ran: the weights compare the same work
+        return cell["weights"]
 
     torch.manual_seed(1)
     first = unlearned_weights(tmp_path / "a")
