@@ -11,6 +11,8 @@ import pytest
 from mubench_harness.cli import main
 from mubench_harness.config import validate
 
+pytestmark = pytest.mark.needs_shipped_plugins  # the benchmarks run the shipped neggrad
+
 BASE = """name: margs
 seeds: [0]
 deletion_ratios: [10]
