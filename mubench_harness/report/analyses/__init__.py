@@ -47,12 +47,20 @@ def _analysis(name: str) -> Analysis:
         raise ValueError(f"unknown analysis {name!r}; choose one of {', '.join(ANALYSES)}") from None
 
 
+def _check_tolerance(tolerance: float) -> None:
+    # every analysis reads it as an absolute difference of scores in [0, 1]: checked here, once for all
+    if not 0 <= tolerance < 1:
+        raise ValueError(f"--tolerance must lie in [0, 1) (an absolute score difference), not {tolerance}")
+
+
 def render_analysis(data: ReportData, name: str, *, tolerance: float = 0.05, tablefmt: str = "github") -> str:
+    _check_tolerance(tolerance)
     return _analysis(name).render(data, tolerance, tablefmt)
 
 
 def write_analysis_plots(data: ReportData, name: str, out, *, tolerance: float = 0.05) -> list[Path]:
     """The analysis's figures in ``out``; an analysis without plots writes none."""
+    _check_tolerance(tolerance)
     plots = _analysis(name).plots
     return plots(data, out, tolerance) if plots else []
 
