@@ -4,7 +4,7 @@ settings hash that makes a changed setting a new cell. Torch-free: ``mubench pla
 expand grids without loading a model."""
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from .config import Validated, digest
@@ -45,6 +45,9 @@ class CellOutcome:
     """What ``mubench_run_cell`` returns; the runner commits ``record`` in one transaction."""
 
     record: CellRecord
+    #: what a worker process's runtime computed for this cell (``Runtime.work`` counts), for the driver's
+    #: summary; empty where the cell ran in the driver's own runtime
+    work: dict[str, int] = field(default_factory=dict)
 
     @property
     def status(self) -> str:

@@ -8,6 +8,7 @@ nothing heavy.
 from __future__ import annotations
 
 import sys
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -93,6 +94,7 @@ def run_benchmark(v: Validated, output_dir: str | Path | None = None, *, progres
         run_id = store.start_run(run_config(v), keys)
     runtime = Runtime(v, out, store, progress=progress if main else False, device=device, tasks=tasks)
     hook = v.registry.manager.hook
+    recorder = None
     bar = tqdm(total=len(pending), desc=f"mubench {v.bench.name}", unit="cell", disable=_no_bar(progress) or not main,
                file=sys.stderr)
     try:
@@ -110,7 +112,7 @@ def run_benchmark(v: Validated, output_dir: str | Path | None = None, *, progres
             final = store.statuses()
     finally:
         bar.close()
-        summary.work = dict(runtime.work)
+        summary.work = dict(runtime.work + (recorder.work if recorder is not None else Counter()))
         runtime.close()
         if main:
             store.close()
@@ -162,9 +164,14 @@ class CellRunner:
         return {**self.__dict__, "runtime": None, "_retrain_keys": None}
 
     def __call__(self, cell: Cell, references: dict[str, dict[str, Any]] | None = None) -> CellOutcome:
-        runtime = self.runtime if self.runtime is not None else _worker_runtime(self.bench_file, self.output_dir)
+        if self.runtime is not None:
+            return run_one_cell(self.runtime.registry.manager.hook, cell, self.runtime)
+        runtime = _worker_runtime(self.bench_file, self.output_dir)
         runtime.done_cells.update(references or {})
-        return run_one_cell(runtime.registry.manager.hook, cell, runtime)
+        before = Counter(runtime.work)
+        outcome = run_one_cell(runtime.registry.manager.hook, cell, runtime)
+        outcome.work = dict(runtime.work - before)  # the driver's summary adds it to its own
+        return outcome
 
     def references(self, cell: Cell) -> dict[str, dict[str, Any]]:
         """{key: weights, seconds, flos} of the done retrain cells of ``cell``'s group, from the driver's database."""
@@ -200,6 +207,7 @@ class _StoreRecorder:
     def __init__(self, store: Store, run_id, hook, bar):
         self.store, self.run_id, self.hook, self.bar = store, run_id, hook, bar
         self.running = self.failed = 0
+        self.work: Counter[str] = Counter()  # what worker processes computed (their outcomes say)
 
     def started(self, cell: Cell) -> None:
         self.store.mark_running(cell.record("running", started=now()), self.run_id)
@@ -210,6 +218,7 @@ class _StoreRecorder:
         self.store.finish_cell(outcome.record, self.run_id)
         self.running -= 1
         self.failed += outcome.status == "failed"
+        self.work.update(outcome.work)
         self.bar.update(1)
         self._show()
         try:

@@ -4,20 +4,19 @@ its worker process dies. The driver decides *when* a cell may start, so the grid
 - a group's cells (task, model, scale, ratio, seed) run one after another, retrain first: its time is
   the others' budget and its model RMIA's reference (its done row is sent with each later cell);
 - groups that share an original (task, model, scale, seed) wait for the first such group's first cell,
-  which trains the original into the run's content-addressed cache: it is never trained twice at once.
+  which trains the original into the run's content-addressed cache: it is never trained twice at once
+  (the core's ``GroupOrder``, which the ``local`` executor's workers keep too).
 
 Results come back to the driver, whose recorder alone writes results.db (the workers never open it).
 """
 from __future__ import annotations
 
 import sys
-import traceback
 from typing import Any
 
 import ray
 
-from mubench_harness.runner import CellOutcome
-from mubench_harness.store import now
+from mubench_harness.executors import GroupOrder, failed_outcome
 
 
 def _run_cell(run_cell, cell, references):
@@ -50,39 +49,34 @@ class RayExecutor:
                 print(f"Ray dashboard: http://{url.removeprefix('http://')}", file=sys.stderr)
         task = ray.remote(_run_cell)
         runner_ref = ray.put(run_cell)  # shipped once, not with every cell
-        queues = [list(g) for g in groups]
-        original_of = [(g[0].task, g[0].model, g[0].scale, g[0].seed) for g in groups]
-        trains_original = {}  # original -> the group whose first cell trains it
-        for i, key in enumerate(original_of):
-            trains_original.setdefault(key, i)
-        waiting: dict[tuple, list[int]] = {}  # original -> groups that wait for it
+        order = GroupOrder(groups)
         in_flight: dict[Any, tuple[int, Any]] = {}
 
         def submit(i: int) -> None:
-            cell = queues[i].pop(0)
+            cell = order.next_cell(i)
+            if cell is None:
+                return
             recorder.started(cell)
             ref = task.options(**self.resources(cell)).remote(runner_ref, cell, run_cell.references(cell))
             in_flight[ref] = (i, cell)
 
-        for i, key in enumerate(original_of):
-            if trains_original[key] == i:
+        def submit_startable() -> None:  # Ray queues what the cluster cannot place yet
+            while (i := order.take()) is not None:
                 submit(i)
-            else:
-                waiting.setdefault(key, []).append(i)
+
         try:
+            submit_startable()
             while in_flight:
                 [ref], _ = ray.wait(list(in_flight), num_returns=1)
                 i, cell = in_flight.pop(ref)
                 try:
                     outcome = ray.get(ref)
                 except Exception:  # noqa: BLE001 - retries spent (worker lost each time): this cell fails
-                    outcome = CellOutcome(cell.record("failed", started=now(), finished=now(), error=traceback.format_exc()))
+                    outcome = failed_outcome(cell)
                 recorder.finished(cell, outcome)
-                if trains_original[original_of[i]] == i:  # the original is cached (or failed): let the others go
-                    for j in waiting.pop(original_of[i], []):
-                        submit(j)
-                if queues[i]:
-                    submit(i)
+                order.finished(i)
+                submit(i)
+                submit_startable()
         finally:
             for ref in in_flight:  # an interrupted driver leaves no cell running on the cluster
                 ray.cancel(ref, force=True)
