@@ -15,7 +15,7 @@ from .context import UnlearnContext
 from .contracts import seeded
 from .data import LOADING, BatchLoading
 from .distributed import world_size
-from .distributed.engine import consolidated
+from .distributed.engine import consolidated, is_sharded
 from .distributed.ranks import broadcast, gather, sum_all
 from .grid import Cell, CellOutcome
 from .lr_search import searched_rule
@@ -157,11 +157,22 @@ def _unlearn_cell(rt: Runtime, cell: Cell, rec, bar) -> None:
     # each rank meters its own share of the work: FLOs are cut at its share of the allowance
     share = None if budget is None else budget / world_size()
     ctx.budget = Budget(max_flops=share, meter=ctx.meter) if by_flops else Budget(max_seconds=budget)
-    start = time.perf_counter()
-    with seeded(seed):  # dropout, ViLT's patch sampling: the same draws whatever ran before this cell
-        model = method.unlearn(ctx)
-    synchronize(device)
-    seconds = time.perf_counter() - start
+    sharded = is_sharded(rt.accelerator)
+    if sharded:  # the method reads a sharded copy (ctx.original): the whole one waits on the CPU (no-op there)
+        orig.model.to("cpu")
+    try:
+        start = time.perf_counter()
+        with seeded(seed):  # dropout, ViLT's patch sampling: the same draws whatever ran before this cell
+            model = method.unlearn(ctx)
+        synchronize(device)
+        seconds = time.perf_counter() - start
+        changed = ctx.original_changed()  # its sharded copy, gathered: every rank gets the same answer
+    finally:
+        ctx.release_frozen()
+        if sharded:
+            orig.model.to(device)
+    if changed:
+        raise RuntimeError(f"{cell.unlearner} modified the frozen original model (its sharded copy)")
     rt.work["unlearn"] += 1
     _advance(bar, "unlearned")
     ctx.meter.flops = sum_all([ctx.meter.flops])[0]  # every rank's FLOs together

@@ -36,7 +36,9 @@ class OptimizerRule:
 class UnlearnContext:
     task: Task
     model: torch.nn.Module  # trainable copy of the original, on the device
-    original: torch.nn.Module  # frozen original (eval mode, no grad)
+    #: the frozen original (eval mode, no grad) as a method reads it: the runtime's model itself, or under
+    #: ZeRO-3/FSDP a copy held in shards like the student, built the first time it is read (see below)
+    original: torch.nn.Module
     built: Built  # processor and build info of the original
     forget: Rows  # Df, encoded
     retain: Rows  # Dr, encoded
@@ -55,6 +57,29 @@ class UnlearnContext:
     result: LoopResult = field(default_factory=LoopResult)
     #: free-form facts a method wants recorded with its result (reductions used, mask fraction...)
     notes: dict[str, Any] = field(default_factory=dict)
+    #: frozen models built for this cell and held in shards (Bad-T's random teacher): released with the cell
+    frozen: list[torch.nn.Module] = field(default_factory=list)
+
+    def original_changed(self) -> bool:
+        """Whether the method changed the sharded copy of the original it read (``False`` where it read the
+        whole original, which the harness checks by its hash, or none). A collective where a copy was built."""
+        from .distributed.shards import frozen_changed
+
+        held, whole = self.__dict__["_held_original"], self.__dict__["_whole_original"]
+        if held is None or held is whole:
+            return False
+        return frozen_changed(held, whole, self.accelerator)
+
+    def release_frozen(self) -> None:
+        """Let this cell's sharded frozen models go (the original's copy included; no collective)."""
+        from .distributed.shards import release_frozen
+
+        held = self.__dict__["_held_original"]
+        if held is not None and held is not self.__dict__["_whole_original"]:
+            self.frozen.append(held)
+        self.__dict__["_held_original"] = None
+        while self.frozen:
+            release_frozen(self.frozen.pop())
 
     def generator(self, salt: int = 0) -> torch.Generator:
         """A generator seeded from the run seed, independent of global RNG state."""
@@ -132,6 +157,26 @@ class UnlearnContext:
         self.result.history += res.history
         self.notes["optimizer"] = optimizer.model_dump()
         return res
+
+
+def _read_original(ctx: UnlearnContext) -> torch.nn.Module:
+    # built on first read, not with the context: most methods never read the original, and under ZeRO-3/FSDP
+    # building its shards is a collective every rank runs at the same point of the same method
+    if ctx.__dict__["_held_original"] is None:
+        from .distributed import shards
+
+        ctx.__dict__["_held_original"] = shards.held_original(ctx.__dict__["_whole_original"], ctx.accelerator,
+                                                              ctx.device)
+    return ctx.__dict__["_held_original"]
+
+
+def _set_original(ctx: UnlearnContext, module: torch.nn.Module) -> None:
+    ctx.__dict__["_whole_original"], ctx.__dict__["_held_original"] = module, None
+
+
+# a property over the dataclass field: ``UnlearnContext(original=...)`` sets the whole original, a method
+# reading ``ctx.original`` gets what :func:`~.distributed.shards.held_original` holds
+UnlearnContext.original = property(_read_original, _set_original)
 
 
 def _chain(first: Callable[[], None], then: Callable[[], None]) -> Callable[[], None]:

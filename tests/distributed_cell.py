@@ -2,7 +2,8 @@
 distributed tests, what the harness made of each cell: the whole unlearned weights it evaluated
 (``weights/<label>.safetensors``, rank 0) and, per rank, how many parameter entries the rank held while the
 method trained (``held-rank<r>.json``: label -> [held, total]; ``<label>:teacher``: a frozen model the
-method built, as held).
+method built, as held; ``<label>:original``: the original as the method read it, and whether that was a copy). A cell whose label ends in
+``_touched`` writes into its sharded copy of the original (where one is built), which must fail the cell.
 
     python tests/distributed_cell.py BENCH.yaml OUT
     torchrun --nproc_per_node=2 tests/distributed_cell.py BENCH.yaml OUT
@@ -49,12 +50,25 @@ def main(bench: str, out: str) -> int:
         held[label[0]] = [local_numel(module), _total(module)]
         return real_loop(model, *args, accelerator=accelerator, **kwargs)
 
-    real_frozen = shards.shard_frozen
+    real_frozen, real_original, building_original = shards.shard_frozen, shards.held_original, [False]
 
     def shard_frozen(module, accelerator):
         held_module = real_frozen(module, accelerator)
-        inner = getattr(held_module, "module", held_module)  # a DeepSpeed engine holds the model as .module
-        held[f"{label[0]}:teacher"] = [local_numel(inner), _total(inner)]
+        if not building_original[0]:  # a frozen model the method built itself (Bad-T's random teacher)
+            inner = getattr(held_module, "module", held_module)  # a DeepSpeed engine holds the model as .module
+            held[f"{label[0]}:teacher"] = [local_numel(inner), _total(inner)]
+        return held_module
+
+    def held_original(original, accelerator, device):
+        building_original[0] = True
+        try:
+            held_module = real_original(original, accelerator, device)
+        finally:
+            building_original[0] = False
+        inner = getattr(held_module, "module", held_module)
+        held[f"{label[0]}:original"] = [local_numel(inner), _total(inner), held_module is not original]
+        if label[0].endswith("_touched") and held_module is not original:
+            _touch(inner)  # a method that writes into the sharded copy of its original: the harness must see it
         return held_module
 
     if os.environ.get("MUBENCH_TEST_FAIL_FIRST_SAVE") and rank() == 0:  # a failure on rank 0 alone
@@ -70,6 +84,7 @@ def main(bench: str, out: str) -> int:
 
         safetensors.torch.save_model = save_model
     shards.shard_frozen = shard_frozen
+    shards.held_original = held_original
     cell_owner._unlearn_cell = unlearn_cell
     home.consolidated = consolidated
     context.run_loop = run_loop
@@ -83,6 +98,17 @@ def main(bench: str, out: str) -> int:
     if world_size() > 1:
         shutdown()
     return summary.exit_code
+
+
+def _touch(module) -> None:
+    """Add 1 to the first entry of the first parameter's shard this rank holds (rank 0's is the whole
+    parameter's first entry): a change only a gather of the shards can see."""
+    import torch
+
+    p = next(module.parameters())
+    local = p.ds_tensor if hasattr(p, "ds_tensor") else p.to_local() if hasattr(p, "to_local") else p.data
+    with torch.no_grad():
+        local.view(-1)[0] += 1.0
 
 
 def _total(module) -> int:

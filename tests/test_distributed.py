@@ -1,8 +1,9 @@
 """One cell across ranks (DESIGN.md §7): two CPU processes over gloo under torchrun — data parallel
 (Accelerate), DeepSpeed ZeRO-2/3 (DeepSpeed's CPU accelerator) and FSDP2 (torch's ``fully_shard`` on a CPU
 mesh) — against a single-process run of the same cells: NegGrad, SCRUB (teacher), SalUn (saliency mask held
-in the shards and the optimiser's master weights), LoRA (merged after) and Bad-T (its random teacher held
-sharded under ZeRO-3/FSDP).
+in the shards and the optimiser's master weights), LoRA (merged after), Bad-T (its random teacher held
+sharded under ZeRO-3/FSDP) and NPO (reference); under ZeRO-3/FSDP the original SCRUB, Bad-T and NPO read is a
+copy held sharded, and a method writing into that copy fails its cell.
 
 Tolerance: weights within atol 1e-5 + rtol 1e-4 of the single-process run. The ranks average two
 half-batch gradients where one process takes one batch: the same float32 numbers summed in another order,
@@ -31,7 +32,9 @@ import torch
 pytestmark = pytest.mark.needs_shipped_plugins  # runs the shipped tasks/families/methods
 
 DRIVER = Path(__file__).with_name("distributed_cell.py")
-METHODS = ["neggrad", "scrub", "salun", "lora", "badt"]
+METHODS = ["neggrad", "scrub", "salun", "lora", "badt", "npo"]
+#: the methods that read the frozen original (SCRUB's teacher, Bad-T's retain teacher, NPO's reference)
+READ_ORIGINAL = ["scrub", "badt", "npo", "scrub_touched"]
 #: l1-sparse's norm runs where parameters are whole (data parallel, ZeRO-1/2; α large enough that a norm
 #: of the wrong parameters would show: 6 SGD steps of lr·α = 1e-4) and is refused on shards (ZeRO-3, FSDP)
 WHOLE_ONLY = ["l1sparse"]
@@ -54,6 +57,8 @@ unlearners:
   - {{name: badt, args: {{batch_size: 16, epochs: 1, lr: 0.0001}}}}
   - {{name: neggrad, label: lora, args: {{batch_size: 6, epochs: 2, lr: 0.01, lora: {{rank: 2, dropout: 0.0}}}}}}
   - {{name: l1sparse, args: {{batch_size: 32, epochs: 1, lr: 0.01, alpha: 0.01}}}}
+  - {{name: npo, args: {{batch_size: 6, epochs: 2, lr: 0.01}}}}
+  - {{name: scrub, label: scrub_touched, args: {{batch_size: 16, forget_batch_size: 6, epochs: 1, lr: 0.01}}}}
 metrics: [performance]
 budget: {{max_fraction_of_retrain: 1000.0}}
 device: cpu
@@ -157,6 +162,9 @@ def test_distributed_two_ranks_match_one_process(single, tmp_path):
         assert db.execute("SELECT COUNT(*) FROM runs").fetchone()[0] == 1
     held = json.loads((multi / "held-rank1.json").read_text())
     assert set(held) >= set(METHODS)  # rank 1 ran every method's loop
+    # whole parameters on every rank: the methods read the runtime's original itself, no copy
+    assert not any(held[f"{m}:original"][2] for m in READ_ORIGINAL)
+    assert _cells(multi)["scrub_touched"]["status"] == "done"
     assert not (multi / "weights" / "held-rank1").exists()
 
 
@@ -184,10 +192,20 @@ def _assert_half_held(out: Path, tolerance: float) -> None:
     """While each method trained, each rank held about half of the parameter entries (its shard)."""
     for r in (0, 1):
         held = json.loads((out / f"held-rank{r}.json").read_text())
-        assert set(held) == {*METHODS, *WHOLE_ONLY, "badt:teacher"}  # Bad-T's random teacher: held sharded too
+        # Bad-T's random teacher and the original each method read (its copy: built once per cell) held sharded too
+        assert set(held) == {*METHODS, *WHOLE_ONLY, "scrub_touched", "badt:teacher",
+                             *(f"{m}:original" for m in READ_ORIGINAL)}
         for label in held:
-            local, total = held[label]
+            local, total = held[label][:2]
             assert abs(local - total / 2) <= tolerance * total, (r, label, local, total)
+        assert all(held[f"{m}:original"][2] for m in READ_ORIGINAL)  # a copy, not the runtime's whole model
+
+
+def _assert_touched_original_fails(out: Path) -> None:
+    """A method that wrote into its sharded copy of the original (one entry of each rank's shard) fails its
+    cell: the harness gathers the copy after the method and compares it with the whole original."""
+    cell = _cells(out)["scrub_touched"]
+    assert cell["status"] == "failed" and "modified the frozen original model" in cell["error"], cell["error"]
 
 
 #: ZeRO-3 keeps a parameter of at most stage3_param_persistence_threshold entries (default 1e5: every
@@ -199,12 +217,14 @@ ZERO3 = '{"zero_optimization": {"stage": 3, "stage3_param_persistence_threshold"
 def test_deepspeed_zero3_matches_one_process_and_each_rank_holds_half(single, tmp_path):
     """ZeRO-3 from the user's JSON: one process's weights and metrics for every method (SalUn's mask held in
     the partitions and the persistent parameters), and while a method trains each rank holds about half of
-    the parameter entries, Bad-T's random teacher included (a ZeRO-3 inference engine); the whole biases
+    the parameter entries, Bad-T's random teacher and the originals SCRUB, Bad-T and NPO read included (ZeRO-3
+    inference engines); the whole biases
     under the persistence threshold add 132 of 4996 entries: 3 %."""
     multi = _run(tmp_path, "distributed: {backend: deepspeed, zero_stage: 3, config: ds.json}", 2, {"ds.json": ZERO3})
     _assert_same(single, multi, METHODS)
     _assert_l1_refused(multi)
     _assert_half_held(multi, tolerance=0.03)
+    _assert_touched_original_fails(multi)
 
 
 def test_deepspeed_zero2_matches_one_process(single, tmp_path):
@@ -217,12 +237,14 @@ def test_deepspeed_zero2_matches_one_process(single, tmp_path):
 
 def test_fsdp_matches_one_process_and_each_rank_holds_half(single, tmp_path):
     """FSDP2 on two ranks (CPU: torch's fully_shard over gloo; GPUs: Accelerate's FSDP2 plugin): one
-    process's weights and metrics for every method, and each rank holds half of the parameter entries."""
+    process's weights and metrics for every method, and each rank holds half of the parameter entries (the
+    frozen teacher and originals too)."""
     device = "cuda" if torch.cuda.device_count() >= 2 else "cpu"
     multi = _run(tmp_path, "distributed: {backend: fsdp}", 2, device=device)
     _assert_same(single, multi, METHODS)
     _assert_l1_refused(multi)
     _assert_half_held(multi, tolerance=0.01)
+    _assert_touched_original_fails(multi)
 
 
 # -- fast checks, no launch ---------------------------------------------------------------------------------

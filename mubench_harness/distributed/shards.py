@@ -129,10 +129,10 @@ def whole_trainable(model: torch.nn.Module) -> list[torch.nn.Parameter]:
 
 
 def shard_frozen(module: torch.nn.Module, accelerator) -> torch.nn.Module:
-    """A frozen model built for one method (Bad-T's random teacher) held in shards where the trained model
-    is: under FSDP ``fully_shard`` over the run's ranks (forward gathers one layer group at a time), under
-    ZeRO-3 a DeepSpeed engine with the run's ZeRO section and no optimiser (ZeRO-3 inference: partitioned,
-    gathered by its hooks in forward); otherwise ``module`` itself. Every rank calls it, and every rank then
+    """A frozen model (Bad-T's random teacher, a method's copy of the original) held in shards where the trained
+    model is: under FSDP ``fully_shard`` over the run's ranks, per block Hugging Face declares unsplittable
+    (forward gathers one block at a time), under ZeRO-3 a DeepSpeed engine with the run's ZeRO section and
+    no optimiser (ZeRO-3 inference: partitioned, gathered by its hooks in forward); otherwise ``module``. Every rank calls it, and every rank then
     runs the frozen model's forward each step (a collective, like the student's)."""
     from accelerate.utils import DistributedType
 
@@ -145,7 +145,12 @@ def shard_frozen(module: torch.nn.Module, accelerator) -> torch.nn.Module:
         from torch.distributed.device_mesh import init_device_mesh
         from torch.distributed.fsdp import fully_shard
 
-        fully_shard(module, mesh=init_device_mesh(accelerator.device.type, (dist.get_world_size(),)))
+        mesh = init_device_mesh(accelerator.device.type, (dist.get_world_size(),))
+        blocks = set(getattr(module, "_no_split_modules", None) or [])
+        for block in list(module.modules())[1:]:  # per block, as the student: one block gathered at a time
+            if type(block).__name__ in blocks:
+                fully_shard(block, mesh=mesh)
+        fully_shard(module, mesh=mesh)
         return module
     import deepspeed
 
@@ -158,3 +163,41 @@ def shard_frozen(module: torch.nn.Module, accelerator) -> torch.nn.Module:
     engine, *_ = deepspeed.initialize(model=module, config=config)
     engine.eval()  # DeepSpeed's eval() returns nothing
     return engine
+
+
+def held_original(original: torch.nn.Module, accelerator, device) -> torch.nn.Module:
+    """What a method reads as its frozen original (SCRUB's teacher, NPO's reference, Bad-T's retain
+    teacher): ``original`` itself where the trained model is whole on each rank (one process, data
+    parallel, ZeRO-1/2: no copy), else a frozen copy held in shards like the student (:func:`shard_frozen`).
+    Every rank calls it (building the shards is a collective)."""
+    import copy
+
+    from .engine import is_sharded
+
+    if not is_sharded(accelerator):
+        return original
+    # a copy: DeepSpeed casts the module it wraps to the run's precision and partitions it in place, and the
+    # runtime's whole original must stay as it is for evaluation and the next cells
+    frozen = copy.deepcopy(original).to(device).eval().requires_grad_(False)
+    return shard_frozen(frozen, accelerator)
+
+
+def frozen_changed(held: torch.nn.Module, whole: torch.nn.Module, accelerator) -> bool:
+    """Whether the sharded frozen copy ``held`` no longer has ``whole``'s weights (compared at the copy's
+    precision): the harness's check that a method left its original alone, where the method read a copy.
+    Gathers the shards: a collective, every rank calls it and every rank gets the same answer."""
+    from .engine import whole_state_dict
+
+    state = whole_state_dict(held, accelerator)
+    reference = whole.state_dict()
+    if state.keys() != reference.keys():
+        return True
+    return any(not torch.equal(state[k], reference[k].detach().cpu().to(state[k].dtype)) for k in state)
+
+
+def release_frozen(held: torch.nn.Module) -> None:
+    """Let a frozen model built by :func:`shard_frozen` go: a DeepSpeed engine's own hooks and buffers are
+    released by its ``destroy``; an FSDP module is freed with its last reference (not a collective)."""
+    destroy = getattr(held, "destroy", None)
+    if callable(destroy) and hasattr(held, "module"):  # a DeepSpeed engine (an nn.Module has no destroy)
+        destroy()

@@ -55,8 +55,12 @@ def incompetent_teacher(ctx) -> torch.nn.Module:
     teacher = ctx.fresh_model(seed)
     teacher.to(ctx.device).eval().requires_grad_(False)
     ctx.notes["teacher_seed"] = seed
-    # under ZeRO-3/FSDP each rank keeps its shard of it, not a whole copy (nothing else reads it whole)
-    return shard_frozen(teacher, ctx.accelerator)
+    # under ZeRO-3/FSDP each rank keeps its shard of it, not a whole copy (nothing else reads it whole),
+    # released with the cell
+    held = shard_frozen(teacher, ctx.accelerator)
+    if held is not teacher:
+        ctx.frozen.append(held)
+    return held
 
 
 def retain_subset(ctx, fraction: float) -> Rows:
