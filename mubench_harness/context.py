@@ -96,6 +96,7 @@ class UnlearnContext:
         params=None,
         lr_schedule: Callable[[int], float] | None = None,
         keep=None,
+        l1: Callable[[int], float] | None = None,
     ) -> LoopResult:
         """Run the shared loop under this cell's budget and meter; results accumulate in ``result``.
 
@@ -108,7 +109,11 @@ class UnlearnContext:
 
         ``keep``: entries held at fixed values (a :class:`~mubench_harness.unlearning.scope.SaliencyMask`):
         its own ``after_step`` on a model trained whole, the same entries in each rank's shards (and the
-        optimiser's master weights) when the trained copy is sharded."""
+        optimiser's master weights) when the trained copy is sharded.
+
+        ``l1``: α_t of a penalty α_t·Σ|θ| over the trainable parameters in epoch t (l1-sparse), whole or
+        sharded (:class:`~mubench_harness.distributed.shards.L1Penalty`): its gradient added where the
+        optimiser steps the weights, its value added to the recorded loss."""
         from .distributed.engine import sharded_training, trained_back
 
         plain, sharded = model, sharded_training(self.accelerator)
@@ -121,6 +126,14 @@ class UnlearnContext:
             model = copy.deepcopy(plain)  # its parameters get partitioned; ``plain`` stays whole on the CPU
             plain.to("cpu")
         opt = make_optimizer(params if params is not None else model.parameters(), optimizer)
+        penalty = None
+        if l1 is not None:
+            from .distributed.shards import L1Penalty
+
+            # on the torch optimiser itself: Accelerate wraps it, DeepSpeed steps it on its master partitions
+            penalty = L1Penalty(l1)
+            schedule = penalty.schedule(schedule)
+            penalty.hook = opt.register_step_pre_hook(penalty.pre_step)
         if self.accelerator is not None:
             model, opt = self.accelerator.prepare(model, opt)
         release = None
@@ -147,6 +160,8 @@ class UnlearnContext:
         finally:
             if release is not None:
                 release()
+            if penalty is not None:
+                penalty.hook.remove()
             if sharded:
                 trained_back(model, plain, self.accelerator)  # a collective: every rank is here
                 plain.to(self.device)

@@ -4,6 +4,7 @@ distributed tests, what the harness made of each cell: the whole unlearned weigh
 method trained (``held-rank<r>.json``: label -> [held, total]; ``<label>:teacher``: a frozen model the
 method built, as held; ``<label>:original``: the original as the method read it, and whether that was a copy). A cell whose label ends in
 ``_touched`` writes into its sharded copy of the original (where one is built), which must fail the cell.
+``loss-rank<r>.json``: label -> the mean loss the loop recorded per (epoch, phase), in order.
 
     python tests/distributed_cell.py BENCH.yaml OUT
     torchrun --nproc_per_node=2 tests/distributed_cell.py BENCH.yaml OUT
@@ -33,7 +34,7 @@ def main(bench: str, out: str) -> int:
         cell_owner = home
     except ImportError:
         home, cell_owner = execution, execution.Runtime
-    label, weights, held = [None], {}, {}
+    label, weights, held, losses = [None], {}, {}, {}
     real_cell, real_consolidated, real_loop = cell_owner._unlearn_cell, home.consolidated, context.run_loop
 
     def unlearn_cell(*args):  # (runtime, cell, ...) either way
@@ -48,7 +49,9 @@ def main(bench: str, out: str) -> int:
     def run_loop(model, *args, accelerator=None, **kwargs):
         module = accelerator.unwrap_model(model) if accelerator is not None else model
         held[label[0]] = [local_numel(module), _total(module)]
-        return real_loop(model, *args, accelerator=accelerator, **kwargs)
+        result = real_loop(model, *args, accelerator=accelerator, **kwargs)
+        losses.setdefault(label[0], []).extend(loss for _, _, loss in result.history)
+        return result
 
     real_frozen, real_original, building_original = shards.shard_frozen, shards.held_original, [False]
 
@@ -91,6 +94,7 @@ def main(bench: str, out: str) -> int:
     summary = run_benchmark(validate(bench), out, progress=False)
     folder = Path(out)
     (folder / f"held-rank{rank()}.json").write_text(json.dumps(held))
+    (folder / f"loss-rank{rank()}.json").write_text(json.dumps(losses))
     if is_main():
         (folder / "weights").mkdir(exist_ok=True)
         for name, state in weights.items():

@@ -2,8 +2,9 @@
 (Accelerate), DeepSpeed ZeRO-2/3 (DeepSpeed's CPU accelerator) and FSDP2 (torch's ``fully_shard`` on a CPU
 mesh) — against a single-process run of the same cells: NegGrad, SCRUB (teacher), SalUn (saliency mask held
 in the shards and the optimiser's master weights), LoRA (merged after), Bad-T (its random teacher held
-sharded under ZeRO-3/FSDP) and NPO (reference); under ZeRO-3/FSDP the original SCRUB, Bad-T and NPO read is a
-copy held sharded, and a method writing into that copy fails its cell.
+sharded under ZeRO-3/FSDP), NPO (reference) and l1-sparse (α·Σ|θ|: its gradient added where the optimiser
+steps each shard, its value summed from the shards); under ZeRO-3/FSDP the original SCRUB, Bad-T and NPO read
+is a copy held sharded, and a method writing into that copy fails its cell.
 
 Tolerance: weights within atol 1e-5 + rtol 1e-4 of the single-process run. The ranks average two
 half-batch gradients where one process takes one batch: the same float32 numbers summed in another order,
@@ -14,7 +15,7 @@ DeepSpeed's default gradient clipping (norm 1.0) the first clipped step already 
 Metrics (scores on test, Df, Dr) within 1e-6, FLOs of all ranks together equal (SalUn's saliency pass
 included: the ranks split Df's batches and add their gradient sums). LoRA runs without dropout here: each rank draws dropout masks for its own rows, so with
 dropout two ranks match one process in distribution only. Every launch costs start-up seconds on 2 cores, so
-one small grid (toy blobs × toy MLP, 6 methods) serves every backend; DeepSpeed's communication op compiled on
+one small grid (toy blobs × toy MLP, 9 cells) serves every backend; DeepSpeed's communication op compiled on
 first use (~35 s) is cached in ~/.cache/torch_extensions, once per machine.
 """
 from __future__ import annotations
@@ -35,9 +36,10 @@ DRIVER = Path(__file__).with_name("distributed_cell.py")
 METHODS = ["neggrad", "scrub", "salun", "lora", "badt", "npo"]
 #: the methods that read the frozen original (SCRUB's teacher, Bad-T's retain teacher, NPO's reference)
 READ_ORIGINAL = ["scrub", "badt", "npo", "scrub_touched"]
-#: l1-sparse's norm runs where parameters are whole (data parallel, ZeRO-1/2; α large enough that a norm
-#: of the wrong parameters would show: 6 SGD steps of lr·α = 1e-4) and is refused on shards (ZeRO-3, FSDP)
-WHOLE_ONLY = ["l1sparse"]
+#: l1-sparse: α large enough that a norm of the wrong parameters (or a gradient weighted by the rank's
+#: share, or added before the ranks average) would show: 6 SGD steps of lr·α = 1e-4; its recorded loss
+#: carries α·Σ|θ| over the whole weights, summed from each rank's shard under ZeRO-3/FSDP
+L1 = ["l1sparse"]
 
 # Bad-T at its authors' lr 1e-4: at 0.01 its first Adam step met a gradient entry of -8.0e-10 in one process and
 # -9.0e-10 on two ranks (the sum of canceling per-row terms, rounded in two halves), and Adam's g/(|g|+1e-8) made
@@ -157,7 +159,8 @@ def test_distributed_two_ranks_match_one_process(single, tmp_path):
     metrics for every method (SalUn's mask re-imposed on each rank's replica, LoRA merged after); rank 0
     alone wrote the database (one run row) while rank 1 trained in step."""
     multi = _run(tmp_path, "distributed: {backend: accelerate}", 2)
-    _assert_same(single, multi, METHODS + WHOLE_ONLY)
+    _assert_same(single, multi, METHODS + L1)
+    _assert_same_loss(single, multi, L1)
     with sqlite3.connect(multi / "results.db") as db:
         assert db.execute("SELECT COUNT(*) FROM runs").fetchone()[0] == 1
     held = json.loads((multi / "held-rank1.json").read_text())
@@ -183,9 +186,11 @@ def test_distributed_a_rank_failing_alone_fails_the_cell_and_the_ranks_stay_in_s
     assert len(list((out / "cache" / "originals").glob("*.safetensors"))) == 1  # saved the second time
 
 
-def _assert_l1_refused(out: Path) -> None:
-    cell = _cells(out)["l1sparse"]
-    assert cell["status"] == "failed" and "does not run on sharded parameters" in cell["error"]
+def _assert_same_loss(single: Path, multi: Path, labels: list[str]) -> None:
+    """The loss the loop recorded per (epoch, phase) equals one process's (rank 0's record: the ranks agree)."""
+    one, two = (json.loads((out / "loss-rank0.json").read_text()) for out in (single, multi))
+    for label in labels:
+        assert two[label] == pytest.approx(one[label], rel=1e-5), label
 
 
 def _assert_half_held(out: Path, tolerance: float) -> None:
@@ -193,7 +198,7 @@ def _assert_half_held(out: Path, tolerance: float) -> None:
     for r in (0, 1):
         held = json.loads((out / f"held-rank{r}.json").read_text())
         # Bad-T's random teacher and the original each method read (its copy: built once per cell) held sharded too
-        assert set(held) == {*METHODS, *WHOLE_ONLY, "scrub_touched", "badt:teacher",
+        assert set(held) == {*METHODS, *L1, "scrub_touched", "badt:teacher",
                              *(f"{m}:original" for m in READ_ORIGINAL)}
         for label in held:
             local, total = held[label][:2]
@@ -218,11 +223,12 @@ def test_deepspeed_zero3_matches_one_process_and_each_rank_holds_half(single, tm
     """ZeRO-3 from the user's JSON: one process's weights and metrics for every method (SalUn's mask held in
     the partitions and the persistent parameters), and while a method trains each rank holds about half of
     the parameter entries, Bad-T's random teacher and the originals SCRUB, Bad-T and NPO read included (ZeRO-3
-    inference engines); the whole biases
-    under the persistence threshold add 132 of 4996 entries: 3 %."""
+    inference engines); the whole biases under the persistence threshold add 132 of 4996 entries: 3 %.
+    l1-sparse's recorded loss is one process's: α·Σ|θ| over the whole weights (each rank's partition
+    summed; half of it, 2.72 for 5.44, without the sum over ranks)."""
     multi = _run(tmp_path, "distributed: {backend: deepspeed, zero_stage: 3, config: ds.json}", 2, {"ds.json": ZERO3})
-    _assert_same(single, multi, METHODS)
-    _assert_l1_refused(multi)
+    _assert_same(single, multi, METHODS + L1)
+    _assert_same_loss(single, multi, L1)
     _assert_half_held(multi, tolerance=0.03)
     _assert_touched_original_fails(multi)
 
@@ -232,7 +238,8 @@ def test_deepspeed_zero2_matches_one_process(single, tmp_path):
     changed): one process's weights and metrics."""
     ds = '{"zero_optimization": {"stage": 2}, "train_micro_batch_size_per_gpu": "auto"}'
     multi = _run(tmp_path, "distributed: {backend: deepspeed, config: ds.json}", 2, {"ds.json": ds})
-    _assert_same(single, multi, METHODS + WHOLE_ONLY)
+    _assert_same(single, multi, METHODS + L1)
+    _assert_same_loss(single, multi, L1)
 
 
 def test_fsdp_matches_one_process_and_each_rank_holds_half(single, tmp_path):
@@ -241,8 +248,8 @@ def test_fsdp_matches_one_process_and_each_rank_holds_half(single, tmp_path):
     frozen teacher and originals too)."""
     device = "cuda" if torch.cuda.device_count() >= 2 else "cpu"
     multi = _run(tmp_path, "distributed: {backend: fsdp}", 2, device=device)
-    _assert_same(single, multi, METHODS)
-    _assert_l1_refused(multi)
+    _assert_same(single, multi, METHODS + L1)
+    _assert_same_loss(single, multi, L1)
     _assert_half_held(multi, tolerance=0.01)
     _assert_touched_original_fails(multi)
 
@@ -314,17 +321,50 @@ def test_distributed_entry_keeper_holds_masked_entries_on_a_whole_model():
         entry_keeper(layer, {"nope": (mask, start)})
 
 
-def test_distributed_whole_trainable_refuses_shards():
-    """l1-sparse's norm reads the trainable parameters of the module being trained; where they are shards
-    (a ZeRO-3 partitioned parameter carries ds_id) it is one clear error, not a norm of empty tensors."""
-    from mubench_harness.distributed.shards import whole_trainable
+def test_distributed_l1_penalty_is_the_gradient_of_the_norm_where_the_optimiser_steps():
+    """l1-sparse's term added at the optimiser's step (how it runs on shards) equals autograd of
+    loss + α·Σ|θ| in one process: the same weights after SGD steps with momentum and weight decay, an entry
+    at exactly 0 included (sign 0, as abs's backward), a trainable parameter outside the forward included
+    (it gets α·sign(θ) alone), a frozen one left out; the recorded loss carries α·Σ|θ| (its value, no gradient)."""
+    from mubench_harness.distributed.shards import L1Penalty, weights_l1
+    from mubench_harness.training import Phase
 
-    layer = torch.nn.Linear(2, 2)
-    layer.bias.requires_grad_(False)
-    assert whole_trainable(layer) == [layer.weight]
-    layer.weight.ds_id = 0
-    with pytest.raises(NotImplementedError, match="sharded parameters"):
-        whole_trainable(layer)
+    def build():
+        torch.manual_seed(0)
+        model = torch.nn.Linear(3, 2)
+        with torch.no_grad():
+            model.weight[0, 0] = 0.0
+        model.bias.requires_grad_(False)
+        model.unused = torch.nn.Parameter(torch.tensor([0.5, -2.0, 0.0]))
+        return model, torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9, weight_decay=0.01)
+
+    x, alpha = torch.tensor([[1.0, -2.0, 0.5], [0.3, 0.2, -1.0]]), 0.3
+    task = lambda m, batch: m(x).pow(2).mean()  # noqa: E731
+    trainable = lambda m: [m.weight, m.unused]  # noqa: E731
+    ref, ref_opt = build()
+    ref_losses = []
+    for _ in range(3):
+        ref_opt.zero_grad()
+        loss = task(ref, None) + alpha * sum(p.abs().sum() for p in trainable(ref))
+        loss.backward()
+        ref_losses.append(loss.item())
+        ref_opt.step()
+    model, opt = build()
+    with torch.no_grad():
+        assert weights_l1(model) == pytest.approx(float(sum(p.abs().sum() for p in trainable(model))))
+    penalty = L1Penalty(lambda epoch: alpha)
+    (phase,) = penalty.schedule(lambda epoch: [Phase("p", None, 2, task)])(0)
+    hook = opt.register_step_pre_hook(penalty.pre_step)
+    for step in range(3):
+        opt.zero_grad()
+        loss = phase.loss(model, None)
+        loss.backward()
+        assert loss.item() == pytest.approx(ref_losses[step], rel=1e-6)
+        opt.step()
+    for a, b in zip(model.parameters(), ref.parameters()):
+        torch.testing.assert_close(a, b, atol=1e-7, rtol=1e-6)
+    assert not torch.equal(model.unused, build()[0].unused)  # only the term's gradient reaches it
+    hook.remove()
 
 
 @pytest.mark.parametrize("files, block, message", [

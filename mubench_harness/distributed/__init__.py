@@ -10,8 +10,9 @@ are consolidated (gathered from their shards) and evaluated once.
 - :mod:`.ranks`: who am I, and the few collectives the harness needs (agree, sum, broadcast, gather);
 - :mod:`.engine`: the ``Accelerator`` a benchmark file asks for, and whole weights out of shards;
 - :mod:`.fsdp`: FSDP2 on CPU ranks (torch's ``fully_shard`` over gloo; Accelerate shards on accelerators only);
-- :mod:`.shards`: entries held in sharded weights (SalUn's mask), whole parameters for a norm (l1-sparse),
-  frozen models held sharded (Bad-T's random teacher);
+- :mod:`.shards`: entries held in sharded weights (SalUn's mask), a penalty on the weights (l1-sparse's norm:
+  its gradient where the optimiser steps each shard), frozen models held sharded (Bad-T's random teacher,
+  the original a method reads);
 - :mod:`.config`: the DeepSpeed JSON (no torch: ``mubench validate`` reads it);
 - :mod:`.launch`: ``mubench run --launcher torchrun|accelerate`` re-executes itself under the launcher.
 

@@ -1,4 +1,4 @@
-"""Edits of individual weight entries where the weights are sharded: what SalUn's mask needs under ZeRO and FSDP.
+"""Weights where they are sharded: entries held (SalUn's mask), a penalty on them (l1-sparse), frozen copies.
 
 A method that holds some entries of a parameter at fixed values (SalUn: the entries outside its saliency
 mask stay exactly at θo) must write them back into every copy of the weights the optimiser updates or
@@ -16,7 +16,10 @@ the forward reads. In one process or under data parallel that is the parameter i
 
 Every rank holds the whole mask and values (they are computed identically everywhere) and cuts its own
 part: no collective per step. The parameter's kind is read off the parameter, so a method never asks
-which engine runs it.
+which engine runs it. The same holds for a penalty on the weights themselves (l1-sparse's α·Σ|θ|,
+:class:`L1Penalty`): its gradient is added where the optimiser steps each of these copies, its value
+summed over each rank's own entries. Frozen models a method reads are held in shards too
+(:func:`shard_frozen`, :func:`held_original`).
 """
 from __future__ import annotations
 
@@ -114,18 +117,84 @@ def _zero12_master_writer(p, mask: torch.Tensor, value: torch.Tensor) -> Callabl
     return write
 
 
-def whole_trainable(model: torch.nn.Module) -> list[torch.nn.Parameter]:
-    """The trainable parameters of ``model`` — the module a loss receives: plain, or wrapped by data
-    parallel or ZeRO-1/2, all of which hold every parameter whole on each rank — for a term over the
-    weights themselves (l1-sparse's norm). Read from the module being trained, never from a copy captured
-    before training: under ZeRO the loop trains a copy. Where the parameters are shards (ZeRO-3, FSDP) a
-    norm of them needs a gather inside the sharded forward, which is not done: ``NotImplementedError``."""
-    from .engine import partitioned
+class L1Penalty:
+    """α_t·Σ|θ| over the trainable parameters (l1-sparse), on whole weights and on shards alike.
 
-    if partitioned(model):
-        raise NotImplementedError("a loss term over the weights themselves (l1-sparse's norm) does not run on "
-                                  "sharded parameters (ZeRO-3, FSDP) yet: use DeepSpeed ZeRO-1/2 or data parallel")
-    return [p for p in model.parameters() if p.requires_grad]
+    Its gradient, α_t·sign(θ) elementwise (torch's ``abs`` backward: 0 at 0), is added where the optimiser
+    steps each parameter — a step pre-hook on the torch optimiser the harness built, which is the one that
+    steps the whole parameter (one process, data parallel), ZeRO's fp32 master partition (DeepSpeed calls
+    it with the partition's averaged gradient) or FSDP2's shard — so it is added once, after the ranks'
+    gradients are averaged: the loop's share·world weighting of each rank's loss never touches it, and no
+    rank needs a weight it does not hold. Its value is added to each phase's loss without gradient, so the
+    recorded loss is task loss + α_t·Σ|θ| (:func:`weights_l1`: a collective on shards)."""
+
+    def __init__(self, alpha: Callable[[int], float]):
+        self.alpha_of, self.alpha = alpha, 0.0
+
+    def schedule(self, schedule):
+        """``schedule`` with α_t set when epoch t starts and each phase's loss carrying the term's value."""
+        from dataclasses import replace
+
+        def each(epoch: int):
+            self.alpha = float(self.alpha_of(epoch))
+            return [replace(phase, loss=self._valued(phase.loss)) for phase in schedule(epoch)]
+
+        return each
+
+    def _valued(self, loss):
+        def with_l1(model, batch):
+            # α_t is the same on every rank, so either every rank joins weights_l1's collective or none does;
+            # read before the forward, when every parameter is in its resting form (FSDP2 leaves the root's
+            # gathered after its forward)
+            value = self.alpha * weights_l1(model) if self.alpha else 0.0
+            return loss(model, batch) + value
+
+        return with_l1
+
+    @torch.no_grad()
+    def pre_step(self, optimizer, args, kwargs) -> None:
+        """Add α_t·sign(θ) to the gradient of every trainable parameter the optimiser is about to step
+        (a trainable one without a gradient gets α_t·sign(θ) alone, as autograd of the term would give)."""
+        if not self.alpha:
+            return
+        for group in optimizer.param_groups:
+            for p in group["params"]:
+                if not p.requires_grad:
+                    continue
+                # nan_to_num: the padding of a ZeRO-3 partition is never initialised and never read back
+                step = torch.sign(p).nan_to_num_(0.0).mul_(self.alpha)
+                if p.grad is None:
+                    p.grad = step.to(p.dtype)
+                else:
+                    p.grad.add_(step.to(p.grad.dtype))
+
+
+def weights_l1(model: torch.nn.Module) -> float:
+    """Σ|θ| over the trainable parameters of the module being trained, whole, on every rank: a whole
+    parameter's entries where it is whole (one process, data parallel, ZeRO-1/2), else each rank's own
+    entries — its ZeRO-3 partition (without the padding), its FSDP2 shard — added over the ranks (a
+    collective: every rank calls it)."""
+    import torch.distributed as dist
+    from torch.distributed.tensor import DTensor
+
+    from .ranks import sum_all
+
+    whole, local = [], []
+    for p in model.parameters():
+        if not p.requires_grad:
+            continue
+        if hasattr(p, "ds_tensor"):  # a persistent parameter is also whole: its partition counts once
+            n = p.ds_tensor.numel()
+            valid = max(0, min(n, p.ds_numel - dist.get_rank() * n))
+            local.append(p.ds_tensor.detach().flatten()[:valid].float().abs().sum())
+        elif isinstance(p, DTensor):
+            local.append(p.to_local().detach().float().abs().sum())
+        else:
+            whole.append(p.detach().float().abs().sum())
+    total = float(torch.stack(whole).sum()) if whole else 0.0
+    if local:  # the same parameters are shards on every rank: every rank or none is here
+        total += sum_all([float(torch.stack(local).sum()) if local else 0.0])[0]
+    return total
 
 
 def shard_frozen(module: torch.nn.Module, accelerator) -> torch.nn.Module:

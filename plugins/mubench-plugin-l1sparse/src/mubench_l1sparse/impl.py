@@ -1,7 +1,4 @@
 """l1-sparse: mean task loss on Dr + α_t·Σ|θ| over the trainable parameters."""
-import torch
-
-from mubench_harness.distributed.shards import whole_trainable
 from mubench_harness.training import Phase
 from mubench_harness.unlearning.method import PieceMethod
 from mubench_harness.unlearning.terms import Term, mean_loss, task_loss
@@ -21,15 +18,12 @@ class L1Sparse(PieceMethod):
         retain = mean_loss(Term("retain", task_loss(ctx.task, ctx.built), curriculum=self.superloss()))
         ctx.notes["l1_alpha"] = []
 
-        def schedule(epoch):
+        def alpha(epoch):
             alpha_t = alpha_at(a.alpha, epoch, a.epochs)
             ctx.notes["l1_alpha"].append(alpha_t)
+            return alpha_t
 
-            def loss(m, batch):
-                # the parameters of ``m``, the module being trained (under ZeRO a copy of ``model``)
-                l1 = torch.stack([p.abs().sum() for p in whole_trainable(m)]).sum()
-                return retain(m, batch) + alpha_t * l1
-
-            return [Phase("retain_l1", ctx.retain, bs, loss)]
-
-        ctx.train(model, schedule, epochs=a.epochs, optimizer=opt)
+        # the harness adds α_t·Σ|θ|: its gradient where the optimiser steps the weights (whole, or each rank's
+        # ZeRO-3/FSDP shard, where a loss over whole weights could not be formed), its value to the loss
+        phase = Phase("retain_l1", ctx.retain, bs, retain)
+        ctx.train(model, lambda epoch: [phase], epochs=a.epochs, optimizer=opt, l1=alpha)
