@@ -112,7 +112,9 @@ def run_benchmark(v: Validated, output_dir: str | Path | None = None, *, progres
             final = store.statuses()
     finally:
         bar.close()
-        summary.work = dict(runtime.work + (recorder.work if recorder is not None else Counter()))
+        work = Counter(runtime.work)  # a copy keeps the zero counts (Counter's + would drop them)
+        work.update(recorder.work if recorder is not None else {})
+        summary.work = dict(work)
         runtime.close()
         if main:
             store.close()
