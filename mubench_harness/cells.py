@@ -136,31 +136,32 @@ def _unlearn_cell(rt: Runtime, cell: Cell, rec, bar) -> None:
     budget, budget_source = broadcast(_budget(rt, cell, orig, sp, (retrain_s, retrain_f)) if rt.main else None)
     device = rt.device
     task, scale, seed, family = p.task, cell.scale, cell.seed, p.family
-    ctx = UnlearnContext(
-        task=task,
-        model=copy.deepcopy(orig.model).requires_grad_(True).train(),
-        original=orig.model,
-        built=p.built,
-        forget=sp.forget,
-        retain=sp.retain,
-        seed=seed,
-        fresh_model=lambda s: family.build(task, scale, init="random", seed=s).model.to(device),
-        starting_model=lambda: family.build(task, scale, init="pretrained", seed=seed).model.to(device),
-        recipe=rt.recipe(cell),
-        rule=rule,
-        accelerator=rt.accelerator,
-        device=device,
-    )
-    synchronize(device)
-    by_flops = rt.bench.budget.measure == "flos"
-    # the clock starts with the method
-    # each rank meters its own share of the work: FLOs are cut at its share of the allowance
-    share = None if budget is None else budget / world_size()
-    ctx.budget = Budget(max_flops=share, meter=ctx.meter) if by_flops else Budget(max_seconds=budget)
     sharded = is_sharded(rt.accelerator)
-    if sharded:  # the method reads a sharded copy (ctx.original): the whole one waits on the CPU (no-op there)
-        orig.model.to("cpu")
+    if sharded:  # the method reads a sharded copy (ctx.original): the whole original waits on the CPU while it
+        orig.model.to("cpu")  # runs (a no-op on a CPU device), and the student is copied from it there
+    ctx = None
     try:
+        ctx = UnlearnContext(
+            task=task,
+            model=copy.deepcopy(orig.model).to(device).requires_grad_(True).train(),
+            original=orig.model,
+            built=p.built,
+            forget=sp.forget,
+            retain=sp.retain,
+            seed=seed,
+            fresh_model=lambda s: family.build(task, scale, init="random", seed=s).model.to(device),
+            starting_model=lambda: family.build(task, scale, init="pretrained", seed=seed).model.to(device),
+            recipe=rt.recipe(cell),
+            rule=rule,
+            accelerator=rt.accelerator,
+            device=device,
+        )
+        synchronize(device)
+        by_flops = rt.bench.budget.measure == "flos"
+        # the clock starts with the method
+        # each rank meters its own share of the work: FLOs are cut at its share of the allowance
+        share = None if budget is None else budget / world_size()
+        ctx.budget = Budget(max_flops=share, meter=ctx.meter) if by_flops else Budget(max_seconds=budget)
         start = time.perf_counter()
         with seeded(seed):  # dropout, ViLT's patch sampling: the same draws whatever ran before this cell
             model = method.unlearn(ctx)
@@ -168,7 +169,8 @@ def _unlearn_cell(rt: Runtime, cell: Cell, rec, bar) -> None:
         seconds = time.perf_counter() - start
         changed = ctx.original_changed()  # its sharded copy, gathered: every rank gets the same answer
     finally:
-        ctx.release_frozen()
+        if ctx is not None:
+            ctx.release_frozen()
         if sharded:
             orig.model.to(device)
     if changed:
