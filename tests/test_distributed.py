@@ -367,6 +367,29 @@ def test_distributed_l1_penalty_is_the_gradient_of_the_norm_where_the_optimiser_
     hook.remove()
 
 
+def test_distributed_original_is_built_on_first_read_and_whole_without_sharding(monkeypatch):
+    """ctx.original is what shards.held_original gives, asked once, the first time a method reads it (never
+    for a method that does not: building shards is a collective); without ZeRO-3/FSDP that is the whole
+    original itself (no copy), nothing to compare or release; setting it starts over."""
+    from mubench_harness.context import UnlearnContext
+    from mubench_harness.distributed import shards
+
+    asked = []
+    real = shards.held_original
+    monkeypatch.setattr(shards, "held_original", lambda *a: asked.append(a) or real(*a))
+    whole, other = torch.nn.Linear(2, 2), torch.nn.Linear(2, 2)
+    ctx = UnlearnContext(task=None, model=torch.nn.Linear(2, 2), original=whole, built=None, forget=None,
+                         retain=None, seed=0, fresh_model=None, starting_model=None)
+    assert asked == []
+    assert ctx.original is whole and ctx.original is whole and len(asked) == 1
+    assert asked[0][1] is None  # no accelerator: not sharded
+    assert ctx.original_changed() is False
+    ctx.release_frozen()
+    assert ctx.frozen == [] and ctx.original is whole and len(asked) == 2  # released: read again, asked again
+    ctx.original = other
+    assert ctx.original is other and len(asked) == 3
+
+
 @pytest.mark.parametrize("files, block, message", [
     ({}, "{backend: deepspeed, config: ds.json}", "ds.json' does not exist"),
     ({"ds.json": "{not json"}, "{backend: deepspeed, config: ds.json}", "is not a JSON file"),
