@@ -123,8 +123,10 @@ class UnlearnContext:
                     "a method that edits weights after each step or trains a subset of parameters by hand "
                     "does not run under DeepSpeed ZeRO or FSDP (their optimizers keep their own master weights; "
                     "a mask held through train(keep=) does): use distributed backend accelerate for it")
-            model = copy.deepcopy(plain)  # its parameters get partitioned; ``plain`` stays whole on the CPU
+            # ``plain`` waits whole on the CPU; its copy gets partitioned, taken there so that the device never
+            # holds two whole copies (the engine moves the copy there, DeepSpeed whole, FSDP2 block by block)
             plain.to("cpu")
+            model = copy.deepcopy(plain)
         opt = make_optimizer(params if params is not None else model.parameters(), optimizer)
         penalty = None
         if l1 is not None:
