@@ -367,6 +367,28 @@ def test_distributed_l1_penalty_is_the_gradient_of_the_norm_where_the_optimiser_
     hook.remove()
 
 
+def test_distributed_l1_penalty_skips_zero3_padding(monkeypatch):
+    """A ZeRO-3 partition is the flattened parameter padded to ranks × partition size, and DeepSpeed never
+    initialises the padding: rank 1 of 2 holding entries 3..4 of a 5-entry parameter (partition of 3) sums
+    those 2 alone, whatever the padding holds; the step pre-hook adds nothing to a master entry that is not a
+    number (such padding) and α·sign elsewhere."""
+    import torch.distributed as dist
+
+    from mubench_harness.distributed.shards import L1Penalty, weights_l1
+
+    model = torch.nn.Module()
+    model.w = torch.nn.Parameter(torch.empty(0))  # released between forwards, as ZeRO-3 leaves it
+    model.w.ds_tensor, model.w.ds_numel = torch.tensor([-2.0, 0.5, float("nan")]), 5
+    monkeypatch.setattr(dist, "get_rank", lambda: 1)  # sum_all adds nothing: no process group here
+    assert weights_l1(model) == 2.5
+    master = torch.nn.Parameter(torch.tensor([-2.0, 0.0, 0.5, float("nan")]))
+    master.grad = torch.ones(4)
+    penalty = L1Penalty(lambda epoch: 0.25)
+    penalty.schedule(lambda epoch: [])(0)  # epoch 0 sets α
+    penalty.pre_step(torch.optim.SGD([master], lr=0.1), (), {})
+    assert master.grad.tolist() == [0.75, 1.0, 1.25, 1.0]
+
+
 def test_distributed_original_is_built_on_first_read_and_whole_without_sharding(monkeypatch):
     """ctx.original is what shards.held_original gives, asked once, the first time a method reads it (never
     for a method that does not: building shards is a collective); without ZeRO-3/FSDP that is the whole
