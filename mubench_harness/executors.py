@@ -20,7 +20,6 @@ This module is a built-in plugin (it registers ``local`` through ``mubench_execu
 from __future__ import annotations
 
 import os
-import traceback
 from collections.abc import Callable
 from typing import Any, Protocol
 
@@ -107,15 +106,6 @@ class LocalExecutor:
 
         threads = self.args.threads_per_worker or max(1, (os.cpu_count() or 1) // self.args.workers)
         run_in_workers(GroupOrder(groups), run_cell, recorder, min(self.args.workers, len(groups)), threads)
-
-
-def failed_outcome(cell, why: str | None = None):
-    """A ``failed`` outcome for ``cell`` made in the driver (its worker was lost): ``why`` or the traceback
-    being handled."""
-    from .grid import CellOutcome
-    from .store import now
-
-    return CellOutcome(cell.record("failed", started=now(), finished=now(), error=why or traceback.format_exc()))
 
 
 @hookimpl

@@ -53,6 +53,16 @@ class CellOutcome:
     def status(self) -> str:
         return self.record.status
 
+    @classmethod
+    def lost(cls, cell: Cell, why: str | None = None) -> CellOutcome:
+        """A ``failed`` outcome the driver makes for ``cell`` when its worker was lost: ``why``, or the
+        traceback being handled."""
+        import traceback
+
+        from .store import now
+
+        return cls(cell.record("failed", started=now(), finished=now(), error=why or traceback.format_exc()))
+
 
 def task_settings(v: Validated, t) -> dict[str, Any]:
     from .splits import file_settings

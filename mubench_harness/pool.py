@@ -31,7 +31,7 @@ def _run(run_cell, cell, references):
 
 
 def run_in_workers(order, run_cell, recorder, workers: int, threads: int) -> None:
-    from .executors import failed_outcome
+    from .grid import CellOutcome
 
     lanes = [_worker(threads) for _ in range(workers)]
     group_of: list[int | None] = [None] * workers  # the group each worker is running
@@ -61,12 +61,12 @@ def run_in_workers(order, run_cell, recorder, workers: int, threads: int) -> Non
                 try:
                     outcome = future.result()
                 except BrokenProcessPool:
-                    outcome = failed_outcome(cell, f"the worker process running {cell.key} died (killed or out "
+                    outcome = CellOutcome.lost(cell, f"the worker process running {cell.key} died (killed or out "
                                                    f"of memory); a rerun runs this cell again")
                     lanes[lane].shutdown(wait=False)
                     lanes[lane] = _worker(threads)
                 except Exception:  # noqa: BLE001 - the outcome could not come back (e.g. not picklable)
-                    outcome = failed_outcome(cell)
+                    outcome = CellOutcome.lost(cell)
                 recorder.finished(cell, outcome)
                 order.finished(group_of[lane])
             busy = {lane for lane, _ in in_flight.values()}

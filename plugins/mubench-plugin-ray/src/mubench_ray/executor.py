@@ -16,7 +16,8 @@ from typing import Any
 
 import ray
 
-from mubench_harness.executors import GroupOrder, failed_outcome
+from mubench_harness.executors import GroupOrder
+from mubench_harness.grid import CellOutcome
 
 
 def _run_cell(run_cell, cell, references):
@@ -72,7 +73,7 @@ class RayExecutor:
                 try:
                     outcome = ray.get(ref)
                 except Exception:  # noqa: BLE001 - retries spent (worker lost each time): this cell fails
-                    outcome = failed_outcome(cell)
+                    outcome = CellOutcome.lost(cell)
                 recorder.finished(cell, outcome)
                 order.finished(i)
                 submit(i)
