@@ -142,7 +142,10 @@ class UnlearnContext:
         if keep is not None and sharded:  # the sharded copy's own parameters hold the entries
             from .distributed.shards import entry_keeper
 
-            after_step, release = entry_keeper(self.accelerator.unwrap_model(model), keep.held())
+            module = self.accelerator.unwrap_model(model)
+            # a mask computed on shards holds this rank's part only (distributed.saliency.ShardSaliencyMask)
+            keeper = getattr(keep, "keeper", None)
+            after_step, release = keeper(module) if keeper else entry_keeper(module, keep.held())
         elif keep is not None:
             after_step = keep.after_step if after_step is None else _chain(keep.after_step, after_step)
         if lr_schedule is not None:

@@ -2,7 +2,8 @@
 distributed tests, what the harness made of each cell: the whole unlearned weights it evaluated
 (``weights/<label>.safetensors``, rank 0) and, per rank, how many parameter entries the rank held while the
 method trained (``held-rank<r>.json``: label -> [held, total]; ``<label>:teacher``: a frozen model the
-method built, as held; ``<label>:original``: the original as the method read it, and whether that was a copy). A cell whose label ends in
+method built, as held; ``<label>:original``: the original as the method read it, and whether that was a copy; ``<label>:saliency``:
+the entries of SalUn's mask the rank held where it was computed on shards). A cell whose label ends in
 ``_touched`` writes into its sharded copy of the original (where one is built), which must fail the cell.
 ``loss-rank<r>.json``: label -> the mean loss the loop recorded per (epoch, phase), in order.
 
@@ -54,6 +55,15 @@ def main(bench: str, out: str) -> int:
         return result
 
     real_frozen, real_original, building_original = shards.shard_frozen, shards.held_original, [False]
+    from mubench_harness.distributed import saliency as sharded_saliency
+
+    real_sharded_mask = sharded_saliency.sharded_mask
+
+    def sharded_mask(*args, **kwargs):  # SalUn's mask computed on shards: the entries this rank held
+        mask = real_sharded_mask(*args, **kwargs)
+        held[f"{label[0]}:saliency"] = [mask.local_entries, mask.total_entries]
+        return mask
+
 
     def shard_frozen(module, accelerator):
         held_module = real_frozen(module, accelerator)
@@ -87,6 +97,7 @@ def main(bench: str, out: str) -> int:
 
         safetensors.torch.save_model = save_model
     shards.shard_frozen = shard_frozen
+    sharded_saliency.sharded_mask = sharded_mask
     shards.held_original = held_original
     cell_owner._unlearn_cell = unlearn_cell
     home.consolidated = consolidated

@@ -194,11 +194,13 @@ def _assert_same_loss(single: Path, multi: Path, labels: list[str]) -> None:
 
 
 def _assert_half_held(out: Path, tolerance: float) -> None:
-    """While each method trained, each rank held about half of the parameter entries (its shard)."""
+    """While each method trained, each rank held about half of the parameter entries (its shard); so did
+    SalUn's saliency route (``salun:saliency``: the mask entries, and as many θo values, the rank held)."""
     for r in (0, 1):
         held = json.loads((out / f"held-rank{r}.json").read_text())
         # Bad-T's random teacher and the original each method read (its copy: built once per cell) held sharded too
-        assert set(held) == {*METHODS, *L1, "scrub_touched", "badt:teacher",
+        # SalUn's saliency mask computed and held on shards: its gradient, scores, mask and θo this rank's only
+        assert set(held) == {*METHODS, *L1, "scrub_touched", "badt:teacher", "salun:saliency",
                              *(f"{m}:original" for m in READ_ORIGINAL)}
         for label in held:
             local, total = held[label][:2]

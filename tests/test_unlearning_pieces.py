@@ -170,6 +170,82 @@ def test_top_fraction_mask_selects_exactly_the_highest_entries():
         top_fraction_mask(scores, 1.5)
 
 
+def test_top_fraction_mask_breaks_ties_by_global_position():
+    """Higher score first, then the lower global position (tensors in order, each flattened): of four 3s
+    the first three in position order are taken, the last (b[1][1]) is not."""
+    scores = {"a": torch.tensor([1.0, 3.0, 3.0]), "b": torch.tensor([[3.0, 0.0], [2.0, 3.0]])}
+    masks = top_fraction_mask(scores, 3 / 7)
+    assert masks["a"].tolist() == [False, True, True]
+    assert masks["b"].tolist() == [[True, False], [False, False]]
+    masks = top_fraction_mask(scores, 5 / 7)  # every 3, then the 2
+    assert masks["b"].tolist() == [[True, False], [True, True]] and masks["a"].tolist() == [False, True, True]
+    assert not any(m.any() for m in top_fraction_mask(scores, 0.0).values())
+    assert all(m.all() for m in top_fraction_mask({"z": torch.zeros(5)}, 1.0).values())  # all tied at 0
+
+
+def _ranks_select(parts_by_rank, k):
+    """top_entries run by one thread per rank, its collectives (a sum, an all-gather) met at a barrier:
+    the sharded ranks' protocol in one process. Returns each rank's masks and how many sums it joined."""
+    import threading
+
+    from mubench_harness.unlearning.scope import top_entries
+
+    world = len(parts_by_rank)
+    barrier, box, out, calls = threading.Barrier(world), [None] * world, [None] * world, [0] * world
+
+    def meet(rank, value):
+        box[rank] = value
+        barrier.wait()
+        everyone = list(box)
+        barrier.wait()
+        return everyone
+
+    def run(rank):
+        def sum_counts(values):
+            calls[rank] += 1
+            return [float(sum(v[i] for v in meet(rank, values))) for i in range(len(values))]
+
+        out[rank] = top_entries(parts_by_rank[rank], k, sum_counts, lambda c: meet(rank, list(c)), rank)
+
+    threads = [threading.Thread(target=run, args=(r,)) for r in range(world)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return out, calls
+
+
+@pytest.mark.parametrize("layout", ["zero3", "fsdp"])
+def test_sharded_top_selection_picks_exactly_one_process_entries(layout):
+    """Scores with many ties (integers 0..4), cut over 3 ranks as ZeRO-3 (each tensor flattened, split in
+    equal partitions, the last one short) or FSDP2 (row chunks), each rank selecting its own entries:
+    together exactly the entries one process takes, for k from 0 to every entry, each rank joining 33
+    scalar sums (31 bisection steps, the count of all entries and of those above the threshold) and one
+    all-gather of tie counts."""
+    from mubench_harness.unlearning.scope import top_entries
+
+    g = torch.Generator().manual_seed(0)
+    whole = [torch.randint(0, 5, shape, generator=g).float() for shape in ((7, 3), (5,), (4, 4), (1, 2))]
+    world = 3
+
+    def cut(t):
+        if layout == "zero3":
+            n = math.ceil(t.numel() / world)
+            return [t.flatten()[r * n:(r + 1) * n] for r in range(world)]
+        rows = math.ceil(t.shape[0] / world)
+        return [t[r * rows:(r + 1) * rows].flatten() for r in range(world)]
+
+    pieces = [cut(t) for t in whole]
+    total = sum(t.numel() for t in whole)
+    for k in (0, 1, 9, 20, 31, total - 1, total):
+        one = top_entries([t.flatten() for t in whole], k)
+        ranks, calls = _ranks_select([[p[r] for p in pieces] for r in range(world)], k)
+        for i in range(len(whole)):
+            assert torch.equal(torch.cat([ranks[r][i] for r in range(world)]), one[i]), (k, i)
+        assert sum(int(m.sum()) for m in one) == k
+        assert calls == [0 if k == 0 else 33] * world
+
+
 def test_saliency_mask_holds_entries_exactly_under_momentum_and_weight_decay():
     model = torch.nn.Linear(4, 3)
     start = copy.deepcopy(model.state_dict())

@@ -14,8 +14,10 @@ the forward reads. In one process or under data parallel that is the parameter i
 - FSDP2: the parameter's local shard (a ``DTensor``; the optimiser updates it directly), whose layout
   torch's ``distribute_tensor`` gives.
 
-Every rank holds the whole mask and values (they are computed identically everywhere) and cuts its own
-part: no collective per step. The parameter's kind is read off the parameter, so a method never asks
+Here every rank holds the whole mask and values (they are computed identically everywhere) and cuts its
+own part: no collective per step. That is the route where the model is whole on each rank or the DeepSpeed
+JSON clips gradients; SalUn's mask computed on shards holds each rank's part only
+(:mod:`.saliency`, its :func:`~.saliency.shard_keeper`). The parameter's kind is read off the parameter, so a method never asks
 which engine runs it. The same holds for a penalty on the weights themselves (l1-sparse's α·Σ|θ|,
 :class:`L1Penalty`): its gradient is added where the optimiser steps each of these copies, its value
 summed over each rank's own entries. Frozen models a method reads are held in shards too

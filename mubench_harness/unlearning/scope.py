@@ -72,21 +72,87 @@ def saliency(model: nn.Module, rows, batch_size: int, measure: Callable[[nn.Modu
     return out
 
 
+def saliency_mask(model: nn.Module, rows, batch_size: int, measure, fraction: float, *, accelerator=None,
+                  device=None, meter=None):
+    """SalUn's mask: the top ``fraction`` of :func:`saliency`'s scores, held by a :class:`SaliencyMask`.
+    Where the trained copy is sharded (ZeRO-3, FSDP) the gradient, the scores, the mask and θo are each
+    rank's shard only (:func:`mubench_harness.distributed.saliency.sharded_mask`: the same entries); a
+    DeepSpeed JSON that clips gradients by their global norm keeps the whole route (its gradient hooks keep
+    held entries out of the norm)."""
+    from ..distributed.engine import is_sharded
+
+    if is_sharded(accelerator) and not _clips(accelerator):
+        from ..distributed.saliency import sharded_mask
+
+        return sharded_mask(model, rows, batch_size, measure, fraction, accelerator, device, meter)
+    scores = saliency(model, rows, batch_size, measure, device=device, meter=meter)
+    return SaliencyMask(model, top_fraction_mask(scores, fraction))
+
+
+def _clips(accelerator) -> bool:
+    plugin = getattr(accelerator.state, "deepspeed_plugin", None) if hasattr(accelerator, "state") else None
+    clip = (plugin.deepspeed_config.get("gradient_clipping", 0) if plugin is not None else 0) or 0
+    return not isinstance(clip, str) and float(clip) > 0
+
+
 def top_fraction_mask(scores: dict[str, torch.Tensor], fraction: float) -> dict[str, torch.Tensor]:
     """Boolean masks selecting exactly ``round(fraction · N)`` entries with the highest scores, globally
-    across all tensors (ties broken by position)."""
+    across all tensors, by :func:`top_entries`' rule (ties: the lower global position first — tensors in
+    ``scores``' order, each flattened)."""
+    k = mask_size(fraction, sum(s.numel() for s in scores.values()))
+    chosen = top_entries([s.flatten() for s in scores.values()], k)
+    return {name: m.view_as(s) for (name, s), m in zip(scores.items(), chosen)}
+
+
+def mask_size(fraction: float, total: int) -> int:
     if not 0 <= fraction <= 1:
         raise ValueError(f"mask fraction must be in [0, 1], got {fraction}")
-    flat = torch.cat([s.flatten().float() for s in scores.values()])
-    k = round(fraction * flat.numel())
-    chosen = torch.zeros(flat.numel(), dtype=torch.bool, device=flat.device)
-    if k:
-        chosen[torch.topk(flat, k, sorted=False).indices] = True
-    masks, start = {}, 0
-    for name, s in scores.items():
-        masks[name] = chosen[start : start + s.numel()].view_as(s)
-        start += s.numel()
-    return masks
+    return round(fraction * total)
+
+
+#: bit patterns of non-negative float32 scores are ordered like the scores; bisection runs over [0, 2**31)
+_BITS = 31
+
+
+def top_entries(pieces: list[torch.Tensor], k: int, sum_counts: Callable[[list[float]], list[float]] | None = None,
+                gather_counts: Callable[[list[int]], list[list[int]]] | None = None, rank: int = 0) -> list[torch.Tensor]:
+    """The ``k`` highest of the non-negative scores in ``pieces``, as one boolean mask per (flat) piece:
+    higher score first, then lower global position. The one definition the single process and the sharded
+    ranks share: ``pieces`` are this rank's parts of each tensor in the tensors' order, and a tensor's
+    parts on ranks 0, 1, … lie in that order in its flattened whole (ZeRO-3's flat partitions, FSDP2's row
+    chunks), so a global position is (tensor, rank, index). ``sum_counts`` adds a list over the ranks and
+    ``gather_counts`` gathers one from each rank in rank order (identities in one process); ``rank``: this one's.
+
+    The threshold T, the k-th highest score, is found by bisection over the scores' float32 bit patterns
+    (monotone for non-negative floats): 31 steps, each counting the entries ≥ a candidate, one scalar added
+    over the ranks. Every entry above T is taken; of the entries equal to T, the first ``k − #above`` in
+    global position, from each rank's count of ties per tensor (one all-gather)."""
+    sum_counts = sum_counts or (lambda values: list(values))
+    gather_counts = gather_counts or (lambda values: [list(values)])
+    if k <= 0:
+        return [torch.zeros(p.numel(), dtype=torch.bool, device=p.device) for p in pieces]
+    bits = [p.detach().flatten().float().view(torch.int32) for p in pieces]
+
+    def at_least(t: int) -> int:
+        return int(sum_counts([float(sum(int((b >= t).sum()) for b in bits))])[0])
+
+    lo, hi = 0, 1 << _BITS  # at_least(lo) >= k (every entry, k <= N), at_least(hi) = 0 < k
+    if at_least(lo) < k:
+        raise ValueError(f"cannot select {k} entries of {at_least(lo)}")
+    while hi - lo > 1:
+        mid = (lo + hi) // 2
+        lo, hi = (mid, hi) if at_least(mid) >= k else (lo, mid)
+    need = k - at_least(lo + 1)  # ties at T to take, 1 ≤ need ≤ #ties
+    ties = [int((b == lo).sum()) for b in bits]
+    per_rank = gather_counts(ties)
+    chosen, before = [], 0
+    for i, b in enumerate(bits):
+        ahead = before + sum(counts[i] for counts in per_rank[:rank])  # ties at lower positions of this tensor
+        take = max(0, min(ties[i], need - ahead))
+        tie = b == lo
+        chosen.append((b > lo) | (tie & (torch.cumsum(tie, 0) <= take)))
+        before += sum(counts[i] for counts in per_rank)
+    return chosen
 
 
 class SaliencyMask:

@@ -3,7 +3,7 @@ from mubench_harness.data import Rows
 from mubench_harness.training import Phase
 from mubench_harness.unlearning.corruption import corrupted_forget, incompetent_teacher, retain_subset
 from mubench_harness.unlearning.method import PieceMethod
-from mubench_harness.unlearning.scope import SaliencyMask, saliency, top_fraction_mask
+from mubench_harness.unlearning.scope import saliency_mask
 from mubench_harness.unlearning.terms import Term, by_membership, distill, mean_loss, membership, task_loss
 
 
@@ -44,8 +44,8 @@ class Compose(PieceMethod):
         ctx.notes["composition"] = {k: getattr(a, k) for k in ("forget_measure", "corruption", "retain", "scope", "schedule")}
         mask = None
         if a.scope == "saliency":
-            scores = saliency(model, ctx.forget, bs, task_loss(ctx.task, ctx.built), device=ctx.device, meter=ctx.meter)
-            mask = SaliencyMask(model, top_fraction_mask(scores, a.mask_fraction))
+            mask = saliency_mask(model, ctx.forget, bs, task_loss(ctx.task, ctx.built), a.mask_fraction,
+                                 accelerator=ctx.accelerator, device=ctx.device, meter=ctx.meter)
             ctx.notes["mask_fraction"] = mask.fraction
         (f_rows, f_term), (r_rows, r_term) = self.forget_part(ctx), self.retain_part(ctx)
         if a.schedule == "mixed" and f_term is not None and r_term is not None:
