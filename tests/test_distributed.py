@@ -13,7 +13,9 @@ SCRUB 2.4e-7, Bad-T 8.5e-7, metrics equal; ZeRO-2 stays at 3.7e-7 over the toy o
 far under the tolerance, while a real divergence is not: with
 DeepSpeed's default gradient clipping (norm 1.0) the first clipped step already moved entries by 2e-4.
 Metrics (scores on test, Df, Dr) within 1e-6, FLOs of all ranks together equal (SalUn's saliency pass
-included: the ranks split Df's batches and add their gradient sums). LoRA runs without dropout here: each rank draws dropout masks for its own rows, so with
+included: the ranks split Df's batches and add their gradient sums; under ZeRO-3/FSDP through a sharded
+copy, each rank holding its shard of the gradient, the mask and θo, and SalUn's held entries still exactly
+one process's). LoRA runs without dropout here: each rank draws dropout masks for its own rows, so with
 dropout two ranks match one process in distribution only. Every launch costs start-up seconds on 2 cores, so
 one small grid (toy blobs × toy MLP, 9 cells) serves every backend; DeepSpeed's communication op compiled on
 first use (~35 s) is cached in ~/.cache/torch_extensions, once per machine.
@@ -45,6 +47,8 @@ L1 = ["l1sparse"]
 # -9.0e-10 on two ranks (the sum of canceling per-row terms, rounded in two halves), and Adam's g/(|g|+1e-8) made
 # that 8.4e-5 of weight (lr·|δg|/eps), identically under data parallel and ZeRO: float32 non-associativity, not
 # a sharding error, bounded by lr·|δg|/eps, so the lower lr keeps it under the tolerance
+# SalUn at batch 8: Df's 20 rows make 3 saliency batches, so under ZeRO-3/FSDP (mask computed on shards) rank 1
+# runs one zero-weighted pass to keep the ranks' collectives paired, which must not count as FLOs
 GRID = """name: dist
 seeds: [0]
 deletion_ratios: [10]
@@ -55,7 +59,7 @@ tasks:
 unlearners:
   - {{name: neggrad, args: {{batch_size: 6, epochs: 2, lr: 0.01}}}}
   - {{name: scrub, args: {{batch_size: 16, forget_batch_size: 6, epochs: 2, lr: 0.01}}}}
-  - {{name: salun, args: {{batch_size: 16, epochs: 1, lr: 0.01}}}}
+  - {{name: salun, args: {{batch_size: 8, epochs: 1, lr: 0.01}}}}
   - {{name: badt, args: {{batch_size: 16, epochs: 1, lr: 0.0001}}}}
   - {{name: neggrad, label: lora, args: {{batch_size: 6, epochs: 2, lr: 0.01, lora: {{rank: 2, dropout: 0.0}}}}}}
   - {{name: l1sparse, args: {{batch_size: 32, epochs: 1, lr: 0.01, alpha: 0.01}}}}
