@@ -246,6 +246,31 @@ def test_sharded_top_selection_picks_exactly_one_process_entries(layout):
         assert calls == [0 if k == 0 else 33] * world
 
 
+def test_saliency_mask_keeps_the_whole_route_unsharded_or_where_deepspeed_clips():
+    """Without an accelerator (one process) SalUn's mask is the whole SaliencyMask; a DeepSpeed JSON that clips
+    by the global norm keeps the whole route under ZeRO-3 too (its gradient hooks keep held entries out of
+    the norm, which shard-local masks cannot), "auto" and 0 (the harness's fill) do not."""
+    from types import SimpleNamespace
+
+    from mubench_harness.unlearning.scope import _clips, saliency, saliency_mask
+    from mubench_harness.unlearning.terms import task_loss
+
+    st = setting()
+    model = copy.deepcopy(st.original)
+    mask = saliency_mask(model, st.forget, 10, task_loss(st.task), 0.25)
+    expected = top_fraction_mask(saliency(copy.deepcopy(st.original), st.forget, 10, task_loss(st.task)), 0.25)
+    assert isinstance(mask, SaliencyMask)
+    assert all(torch.equal(mask.held()[n][0].cpu(), m.cpu()) for n, m in expected.items())
+    mask.detach()
+
+    def ds(config):
+        return SimpleNamespace(state=SimpleNamespace(deepspeed_plugin=SimpleNamespace(deepspeed_config=config)))
+
+    assert _clips(ds({"gradient_clipping": 1.0}))
+    assert not any(_clips(ds(c)) for c in ({}, {"gradient_clipping": 0}, {"gradient_clipping": "auto"}))
+    assert not _clips(SimpleNamespace(state=SimpleNamespace()))  # FSDP: no DeepSpeed plugin, nothing clips
+
+
 def test_saliency_mask_holds_entries_exactly_under_momentum_and_weight_decay():
     model = torch.nn.Linear(4, 3)
     start = copy.deepcopy(model.state_dict())
